@@ -1,0 +1,379 @@
+/*
+ * Settings parsing. Owns the -X property copies; every other string stays
+ * borrowed from argv, the environment or the defaults below. Knows nothing
+ * of librdkafka: -X properties are checked where they are applied.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define BOTH (EV_ROLE_PRODUCER | EV_ROLE_CONSUMER)
+/* getopt_long codes for settings that have no short flag. */
+#define LONG_ONLY_BASE 256
+
+enum kind {
+        K_STRING,  /* non-empty text */
+        K_COUNT,   /* whole number >= 0 */
+        K_SIZE,    /* whole number >= 1 */
+        K_SECONDS, /* decimal number >= 0 */
+        K_LEVEL,   /* log level name */
+        K_BOOL,    /* true/false; the flag form takes no argument and
+                    * sets false (--no-schema) */
+};
+
+struct setting {
+        const char *flag;
+        int short_flag; /* 0: none */
+        const char *env;
+        enum kind kind;
+        unsigned roles;
+        size_t offset;
+        const char *def; /* NULL: unset */
+        const char *metavar;
+        const char *help;
+};
+
+#define FIELD(f) offsetof(struct ev_config, f)
+
+static const struct setting settings[] = {
+    {"brokers", 'b', "KAFKA_BOOTSTRAP_SERVERS", K_STRING, BOTH, FIELD(brokers),
+     "localhost:9092", "HOST:PORT[,...]", "Kafka bootstrap servers"},
+    {"topic", 't', "KAFKA_TOPIC", K_STRING, BOTH, FIELD(topic), "log-events",
+     "TOPIC", "topic to publish to / consume from"},
+    {"group", 'g', "KAFKA_GROUP_ID", K_STRING, EV_ROLE_CONSUMER, FIELD(group),
+     "log-events-consumer", "GROUP", "consumer group id"},
+    {"count", 'c', "EVENT_COUNT", K_COUNT, EV_ROLE_PRODUCER, FIELD(count), "10",
+     "N", "valid events to generate"},
+    {"malformed", 'm', "MALFORMED_COUNT", K_COUNT, EV_ROLE_PRODUCER,
+     FIELD(malformed), "3", "M", "malformed payloads to generate"},
+    {"rate", 'r', "PUBLISH_RATE", K_SECONDS, EV_ROLE_PRODUCER, FIELD(rate), "0",
+     "R", "messages per second, 0 for no limit"},
+    {"input", 'i', "INPUT_FILE", K_STRING, EV_ROLE_PRODUCER, FIELD(input), NULL,
+     "FILE", "publish each line of FILE (- for stdin) instead of generating"},
+    {"flush-timeout", 0, "FLUSH_TIMEOUT", K_SECONDS, EV_ROLE_PRODUCER,
+     FIELD(flush_timeout), "30", "SECONDS",
+     "how long to wait for outstanding deliveries at exit"},
+    {"max-payload-bytes", 0, "MAX_PAYLOAD_BYTES", K_SIZE, EV_ROLE_CONSUMER,
+     FIELD(rules.max_payload_bytes), "1048576", "BYTES",
+     "larger payloads are toxic (too_large), checked before parsing"},
+    {"no-schema", 0, "VALIDATE_SCHEMA", K_BOOL, EV_ROLE_CONSUMER,
+     FIELD(rules.schema), "true", NULL,
+     "accept any JSON object (env: VALIDATE_SCHEMA=false)"},
+    {"max-messages", 'n', "MAX_MESSAGES", K_COUNT, EV_ROLE_CONSUMER,
+     FIELD(max_messages), "0", "N", "exit 0 after N messages, 0 for no limit"},
+    {"idle-exit", 0, "IDLE_EXIT_SECONDS", K_SECONDS, EV_ROLE_CONSUMER,
+     FIELD(idle_exit), "0", "SECONDS",
+     "exit 0 after SECONDS with no new message, 0 for never"},
+    {"log-level", 0, "LOG_LEVEL", K_LEVEL, BOTH, FIELD(log_level), "info",
+     "LEVEL", "debug, info, warn or error"},
+};
+
+#define SETTINGS_CNT (sizeof(settings) / sizeof(settings[0]))
+
+static const char *const expected[] = {
+    [K_STRING] = "a non-empty value",
+    [K_COUNT] = "a whole number, 0 or more",
+    [K_SIZE] = "a whole number, 1 or more",
+    [K_SECONDS] = "a number, 0 or more (decimals allowed)",
+    [K_LEVEL] = "one of debug, info, warn, error",
+    [K_BOOL] = "true or false",
+};
+
+static bool parse_ulong(const char *s, unsigned long *val)
+{
+        char *end;
+
+        if (*s < '0' || *s > '9')
+                return false;
+        errno = 0;
+        *val = strtoul(s, &end, 10);
+        return !errno && !*end;
+}
+
+static bool parse_bool(const char *s, bool *val)
+{
+        if (!strcasecmp(s, "true") || !strcmp(s, "1") ||
+            !strcasecmp(s, "yes")) {
+                *val = true;
+                return true;
+        }
+        if (!strcasecmp(s, "false") || !strcmp(s, "0") ||
+            !strcasecmp(s, "no")) {
+                *val = false;
+                return true;
+        }
+        return false;
+}
+
+/* Checks value against the setting's kind and stores it in cfg. source
+ * names where the value came from, for the error line. */
+static enum ev_err apply(struct ev_config *cfg, const struct setting *s,
+                         const char *value, const char *source, char *errstr,
+                         size_t errstr_size)
+{
+        char *field = (char *)cfg + s->offset;
+        unsigned long ul;
+        double d;
+        char *end;
+        bool ok;
+
+        switch (s->kind) {
+        case K_STRING:
+                ok = *value != '\0';
+                if (ok)
+                        *(const char **)field = value;
+                break;
+        case K_COUNT:
+                ok = parse_ulong(value, &ul);
+                if (ok)
+                        *(unsigned long *)field = ul;
+                break;
+        case K_SIZE:
+                ok = parse_ulong(value, &ul) && ul >= 1;
+                if (ok)
+                        *(size_t *)field = ul;
+                break;
+        case K_SECONDS:
+                errno = 0;
+                d = strtod(value, &end);
+                ok = *value >= '0' && *value <= '9' && !*end && !errno &&
+                     isfinite(d);
+                if (ok)
+                        *(double *)field = d;
+                break;
+        case K_LEVEL:
+                ok = ev_log_level_parse(value, (enum ev_log_level *)field);
+                break;
+        case K_BOOL:
+                ok = parse_bool(value, (bool *)field);
+                break;
+        default:
+                ok = false;
+        }
+        if (ok)
+                return EV_OK;
+        snprintf(errstr, errstr_size, "invalid value '%s' for %s: expected %s",
+                 value, source, expected[s->kind]);
+        return EV_ERR_USAGE;
+}
+
+static enum ev_err add_prop(struct ev_config *cfg, const char *arg,
+                            char *errstr, size_t errstr_size)
+{
+        const char *eq = strchr(arg, '=');
+        struct ev_config_prop *props;
+        struct ev_config_prop *p;
+
+        if (!eq || eq == arg) {
+                snprintf(errstr, errstr_size,
+                         "invalid value '%s' for -X: expected key=value, "
+                         "e.g. -X security.protocol=SSL",
+                         arg);
+                return EV_ERR_USAGE;
+        }
+        props = realloc(cfg->props, (cfg->props_cnt + 1) * sizeof(*props));
+        if (!props)
+                return EV_ERR_NOMEM;
+        cfg->props = props;
+        p = &props[cfg->props_cnt];
+        p->key = strndup(arg, (size_t)(eq - arg));
+        p->value = strdup(eq + 1);
+        if (!p->key || !p->value) {
+                free(p->key);
+                free(p->value);
+                return EV_ERR_NOMEM;
+        }
+        cfg->props_cnt++;
+        return EV_OK;
+}
+
+static int option_code(size_t i)
+{
+        return settings[i].short_flag ? settings[i].short_flag
+                                      : LONG_ONLY_BASE + (int)i;
+}
+
+/* Builds the getopt_long tables for role into longopts/shortopts. */
+static void build_options(enum ev_role role, struct option *longopts,
+                          char *shortopts)
+{
+        size_t i, n = 0;
+        char *sp = shortopts;
+
+        sp += sprintf(sp, ":hVX:");
+        for (i = 0; i < SETTINGS_CNT; i++) {
+                const struct setting *s = &settings[i];
+
+                if (!(s->roles & role))
+                        continue;
+                longopts[n].name = s->flag;
+                longopts[n].has_arg =
+                    s->kind == K_BOOL ? no_argument : required_argument;
+                longopts[n].flag = NULL;
+                longopts[n].val = option_code(i);
+                n++;
+                if (s->short_flag) {
+                        *sp++ = (char)s->short_flag;
+                        if (s->kind != K_BOOL)
+                                *sp++ = ':';
+                }
+        }
+        *sp = '\0';
+        longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+        longopts[n++] = (struct option){"version", no_argument, NULL, 'V'};
+        longopts[n] = (struct option){NULL, 0, NULL, 0};
+}
+
+static enum ev_err parse_env(struct ev_config *cfg, char *errstr,
+                             size_t errstr_size)
+{
+        enum ev_err err;
+        size_t i;
+
+        for (i = 0; i < SETTINGS_CNT; i++) {
+                const struct setting *s = &settings[i];
+                const char *value;
+
+                if (!(s->roles & cfg->role))
+                        continue;
+                if (s->def) {
+                        err = apply(cfg, s, s->def, "default", errstr,
+                                    errstr_size);
+                        if (err)
+                                return err;
+                }
+                value = getenv(s->env);
+                if (!value)
+                        continue;
+                err = apply(cfg, s, value, s->env, errstr, errstr_size);
+                if (err)
+                        return err;
+        }
+        return EV_OK;
+}
+
+/* The setting behind getopt code c, or NULL. */
+static const struct setting *setting_for(int c)
+{
+        size_t i;
+
+        for (i = 0; i < SETTINGS_CNT; i++) {
+                if (option_code(i) == c)
+                        return &settings[i];
+        }
+        return NULL;
+}
+
+enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
+                            char **argv, char *errstr, size_t errstr_size)
+{
+        struct option longopts[SETTINGS_CNT + 3];
+        char shortopts[3 * SETTINGS_CNT + 8];
+        char source[64];
+        enum ev_err err;
+        int c;
+
+        memset(cfg, 0, sizeof(*cfg));
+        cfg->role = role;
+        err = parse_env(cfg, errstr, errstr_size);
+        if (err)
+                return err;
+        build_options(role, longopts, shortopts);
+        /* 0, not 1: glibc then resets its internal state too, so parsing
+         * can run more than once per process (the unit tests do). */
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+                const struct setting *s;
+
+                switch (c) {
+                case 'h':
+                        cfg->action = EV_CONFIG_HELP;
+                        return EV_OK;
+                case 'V':
+                        cfg->action = EV_CONFIG_VERSION;
+                        return EV_OK;
+                case 'X':
+                        err = add_prop(cfg, optarg, errstr, errstr_size);
+                        if (err)
+                                return err;
+                        continue;
+                case ':':
+                        snprintf(errstr, errstr_size,
+                                 "option '%s' needs a value (see --help)",
+                                 argv[optind - 1]);
+                        return EV_ERR_USAGE;
+                case '?':
+                        snprintf(errstr, errstr_size,
+                                 "unknown option '%s' (see --help)",
+                                 argv[optind - 1]);
+                        return EV_ERR_USAGE;
+                }
+                s = setting_for(c);
+                if (s->short_flag)
+                        snprintf(source, sizeof(source), "-%c/--%s",
+                                 s->short_flag, s->flag);
+                else
+                        snprintf(source, sizeof(source), "--%s", s->flag);
+                err = apply(cfg, s, s->kind == K_BOOL ? "false" : optarg,
+                            source, errstr, errstr_size);
+                if (err)
+                        return err;
+        }
+        if (optind < argc) {
+                snprintf(errstr, errstr_size,
+                         "unexpected argument '%s' (see --help)", argv[optind]);
+                return EV_ERR_USAGE;
+        }
+        return EV_OK;
+}
+
+void ev_config_usage(enum ev_role role, const char *prog, FILE *fp)
+{
+        size_t i;
+
+        fprintf(fp,
+                "Usage: %s [OPTION]...\n\nOptions (flag, environment "
+                "variable, default):\n",
+                prog);
+        for (i = 0; i < SETTINGS_CNT; i++) {
+                const struct setting *s = &settings[i];
+                char flag[64];
+
+                if (!(s->roles & role))
+                        continue;
+                if (s->short_flag)
+                        snprintf(flag, sizeof(flag), "-%c, --%s %s",
+                                 s->short_flag, s->flag,
+                                 s->metavar ? s->metavar : "");
+                else
+                        snprintf(flag, sizeof(flag), "    --%s %s", s->flag,
+                                 s->metavar ? s->metavar : "");
+                fprintf(fp, "  %-34s %s\n  %-34s [%s%s%s]\n", flag, s->help, "",
+                        s->env, s->def ? ", default " : "",
+                        s->def ? s->def : "");
+        }
+        fprintf(fp, "  %-34s %s\n  %-34s %s\n  %-34s %s\n", "-X, KEY=VALUE",
+                "any librdkafka property (repeatable), "
+                "e.g. -X security.protocol=SSL",
+                "-h, --help", "print this help and exit", "-V, --version",
+                "print the version and exit");
+}
+
+void ev_config_free(struct ev_config *cfg)
+{
+        size_t i;
+
+        for (i = 0; i < cfg->props_cnt; i++) {
+                free(cfg->props[i].key);
+                free(cfg->props[i].value);
+        }
+        free(cfg->props);
+        cfg->props = NULL;
+        cfg->props_cnt = 0;
+}

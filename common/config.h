@@ -1,0 +1,78 @@
+/*
+ * Settings for both binaries: each one from an environment variable,
+ * overridden by its command-line flag, checked before anything starts.
+ * One table in config.c drives parsing, validation and --help alike.
+ */
+#ifndef EV_CONFIG_H
+#define EV_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "event.h"
+#include "log.h"
+
+enum ev_role {
+        EV_ROLE_PRODUCER = 1 << 0,
+        EV_ROLE_CONSUMER = 1 << 1,
+};
+
+enum ev_config_action {
+        EV_CONFIG_RUN,
+        EV_CONFIG_HELP,    /* --help: print ev_config_usage(), exit 0 */
+        EV_CONFIG_VERSION, /* --version: print the version, exit 0 */
+};
+
+/* A librdkafka property from -X key=value. Both strings are owned by the
+ * config. */
+struct ev_config_prop {
+        char *key;
+        char *value;
+};
+
+/* String settings are borrowed from argv, the environment or static
+ * defaults, and stay valid for the life of the process. */
+struct ev_config {
+        enum ev_role role;
+        enum ev_config_action action;
+
+        const char *brokers;
+        const char *topic;
+        enum ev_log_level log_level;
+
+        /* producer */
+        unsigned long count;
+        unsigned long malformed;
+        double rate;          /* messages per second, 0 = unlimited */
+        const char *input;    /* NULL: generate; "-": stdin */
+        double flush_timeout; /* seconds */
+
+        /* consumer */
+        const char *group;
+        struct ev_event_rules rules;
+        unsigned long max_messages; /* 0 = unlimited */
+        double idle_exit;           /* seconds, 0 = never */
+
+        struct ev_config_prop *props; /* -X, in command-line order */
+        size_t props_cnt;
+};
+
+/*
+ * Fills cfg for role from the environment, then argv (getopt_long; argv is
+ * not modified). On EV_ERR_USAGE errstr holds one line naming the setting
+ * and the expected form. cfg must be released with ev_config_free() on
+ * every return.
+ */
+enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
+                            char **argv, char *errstr, size_t errstr_size);
+
+/* Writes the --help text for role, every setting with its flag,
+ * environment variable and default. */
+void ev_config_usage(enum ev_role role, const char *prog, FILE *fp);
+
+/* Frees what cfg owns (the -X properties). Safe on a zeroed cfg. */
+void ev_config_free(struct ev_config *cfg);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * Turns arbitrary bytes into one printable, single-line, bounded string, so
+ * that no payload or broker-supplied text can break a log line, forge
+ * another one or drive a terminal.
+ */
+#ifndef EV_ESCAPE_H
+#define EV_ESCAPE_H
+
+#include <stddef.h>
+
+enum ev_escape_flags {
+        /* Also escape '\' as "\\", so the output can be read back
+         * unambiguously. Off when the input is already escaped text. */
+        EV_ESCAPE_BACKSLASH = 1 << 0,
+};
+
+/* Worst case output bytes per input byte ("\u2028" for 3 input bytes,
+ * "\xNN" for 1), used to size buffers. */
+#define EV_ESCAPE_MAX_RATIO 4
+
+/*
+ * Writes the escaped form of the first min(len, max_in) bytes of buf into
+ * out, always NUL-terminated when out_size > 0. Escaped: C0 controls and DEL
+ * ("\n", "\t", "\x1b", ...), C1 controls and U+2028/U+2029 ("\u0085"), and
+ * every byte that is not part of valid UTF-8 ("\xff"). Valid UTF-8 text is
+ * kept as is. A multi-byte sequence is never split: output stops at the last
+ * whole escape that fits.
+ *
+ * Returns the number of input bytes consumed (< len when cut short by
+ * max_in or out_size). buf may contain NUL bytes; it is borrowed.
+ */
+size_t ev_escape(const char *buf, size_t len, size_t max_in, int flags,
+                 char *out, size_t out_size);
+
+#endif

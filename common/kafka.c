@@ -1,0 +1,460 @@
+/*
+ * Kafka transport over librdkafka. Owns the rd_kafka_t handles and every
+ * rd_kafka_message_t handed out as an ev_msg until it is acked or released.
+ * Knows nothing of validation or output.
+ */
+#include "kafka.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "log.h"
+
+struct kafka_source {
+        struct ev_source base; /* first: the ops receive &base */
+        rd_kafka_t *rk;
+};
+
+struct kafka_publisher {
+        struct ev_publisher base; /* first: the ops receive &base */
+        rd_kafka_t *rk;
+        const char *topic; /* borrowed from the config */
+        ev_delivery_cb dr_cb;
+        void *opaque;
+};
+
+/* Set by the delivery guarantee, not by the user: offsets must be stored
+ * only after the output is flushed. */
+static const char *const consumer_protected[] = {"enable.auto.offset.store",
+                                                 NULL};
+
+const char *ev_kafka_version(void)
+{
+        return rd_kafka_version_str();
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf)
+{
+        enum ev_log_level lvl;
+
+        (void)rk;
+        /* librdkafka uses syslog levels: 0..3 error, 4 warning, 7 debug. */
+        if (level <= 3)
+                lvl = EV_LOG_ERROR;
+        else if (level == 4)
+                lvl = EV_LOG_WARN;
+        else if (level <= 6)
+                lvl = EV_LOG_INFO;
+        else
+                lvl = EV_LOG_DEBUG;
+        ev_log(lvl, "kafka: %s: %s", fac, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+        char fatal[512];
+
+        (void)opaque;
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+                ev_log(EV_LOG_ERROR, "kafka: fatal error: %s", fatal);
+                return;
+        }
+        /* Everything else (brokers down, timeouts) librdkafka retries on
+         * its own: worth a warning, not a stop. */
+        ev_log(EV_LOG_WARN, "kafka: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+static bool is_protected(const char *key, const char *const *protected_keys)
+{
+        for (; protected_keys && *protected_keys; protected_keys++) {
+                if (!strcmp(key, *protected_keys))
+                        return true;
+        }
+        return false;
+}
+
+/* Applies NULL-terminated key/value pairs, then the user's -X properties. */
+static rd_kafka_conf_t *new_conf(const struct ev_config *cfg,
+                                 const char *const *defaults,
+                                 const char *const *protected_keys,
+                                 char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char rkerr[512];
+        size_t i;
+
+        rd_kafka_conf_set_log_cb(conf, log_cb);
+        rd_kafka_conf_set_error_cb(conf, error_cb);
+        for (i = 0; defaults[i]; i += 2) {
+                if (rd_kafka_conf_set(conf, defaults[i], defaults[i + 1], rkerr,
+                                      sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
+                        snprintf(errstr, errstr_size, "%s", rkerr);
+                        goto err;
+                }
+        }
+        for (i = 0; i < cfg->props_cnt; i++) {
+                const struct ev_config_prop *p = &cfg->props[i];
+
+                if (is_protected(p->key, protected_keys)) {
+                        snprintf(errstr, errstr_size,
+                                 "-X %s: set by event-ingest itself, "
+                                 "to keep the delivery guarantee",
+                                 p->key);
+                        goto err;
+                }
+                if (rd_kafka_conf_set(conf, p->key, p->value, rkerr,
+                                      sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
+                        snprintf(errstr, errstr_size, "-X %s=%s: %s", p->key,
+                                 p->value, rkerr);
+                        goto err;
+                }
+        }
+        return conf;
+err:
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+}
+
+/* Commits before giving partitions up, so the next owner starts where our
+ * flushed output ends rather than at the last periodic auto-commit. */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+        bool cooperative =
+            !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+        rd_kafka_error_t *error = NULL;
+        rd_kafka_resp_err_t ret = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+        (void)opaque;
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                ev_log(EV_LOG_INFO, "kafka: assigned %d partition(s)",
+                       parts->cnt);
+                if (cooperative)
+                        error = rd_kafka_incremental_assign(rk, parts);
+                else
+                        ret = rd_kafka_assign(rk, parts);
+        } else {
+                ev_log(EV_LOG_INFO, "kafka: revoking %d partition(s)",
+                       parts->cnt);
+                if (!rd_kafka_assignment_lost(rk)) {
+                        ret = rd_kafka_commit(rk, NULL, 0);
+                        if (ret && ret != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                                ev_log(EV_LOG_WARN,
+                                       "kafka: commit on revoke: %s",
+                                       rd_kafka_err2str(ret));
+                        ret = RD_KAFKA_RESP_ERR_NO_ERROR;
+                }
+                if (cooperative)
+                        error = rd_kafka_incremental_unassign(rk, parts);
+                else
+                        ret = rd_kafka_assign(rk, NULL);
+        }
+        if (error) {
+                ev_log(EV_LOG_ERROR, "kafka: rebalance: %s",
+                       rd_kafka_error_string(error));
+                rd_kafka_error_destroy(error);
+        } else if (ret) {
+                ev_log(EV_LOG_ERROR, "kafka: rebalance: %s",
+                       rd_kafka_err2str(ret));
+        }
+}
+
+static enum ev_err source_poll(struct ev_source *src, struct ev_msg *msgs,
+                               size_t max, int timeout_ms, size_t *cnt,
+                               char *errstr, size_t errstr_size)
+{
+        struct kafka_source *ks = (struct kafka_source *)src;
+        rd_kafka_message_t *rkm;
+
+        *cnt = 0;
+        while (*cnt < max) {
+                rkm = rd_kafka_consumer_poll(ks->rk, *cnt ? 0 : timeout_ms);
+                if (!rkm)
+                        break;
+                if (rkm->err) {
+                        bool fatal = rkm->err == RD_KAFKA_RESP_ERR__FATAL;
+
+                        snprintf(errstr, errstr_size, "%s",
+                                 rd_kafka_message_errstr(rkm));
+                        rd_kafka_message_destroy(rkm);
+                        if (fatal) {
+                                rd_kafka_fatal_error(ks->rk, errstr,
+                                                     errstr_size);
+                                return EV_ERR_FATAL;
+                        }
+                        /* Consumer errors (topic not there yet, broker
+                         * gone) are retried by librdkafka. Return what we
+                         * have so the caller's timing holds. */
+                        ev_log(EV_LOG_WARN, "kafka: consumer: %s", errstr);
+                        break;
+                }
+                msgs[*cnt].payload = rkm->payload;
+                msgs[*cnt].len = rkm->len;
+                msgs[*cnt].key = rkm->key;
+                msgs[*cnt].key_len = rkm->key_len;
+                msgs[*cnt].handle = rkm;
+                (*cnt)++;
+        }
+        return EV_OK;
+}
+
+static void source_describe(const struct ev_source *src,
+                            const struct ev_msg *msg, char *buf, size_t size)
+{
+        const rd_kafka_message_t *rkm = msg->handle;
+
+        (void)src;
+        snprintf(buf, size, "topic=%s partition=%" PRId32 " offset=%" PRId64,
+                 rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset);
+}
+
+static void source_release(struct ev_source *src, struct ev_msg *msgs,
+                           size_t cnt)
+{
+        size_t i;
+
+        (void)src;
+        for (i = 0; i < cnt; i++)
+                rd_kafka_message_destroy(msgs[i].handle);
+}
+
+static void source_ack(struct ev_source *src, struct ev_msg *msgs, size_t cnt)
+{
+        struct kafka_source *ks = (struct kafka_source *)src;
+        rd_kafka_topic_partition_list_t *offsets;
+        rd_kafka_resp_err_t err;
+        size_t i;
+
+        /* One list per batch: the next offset to read, per partition. */
+        offsets = rd_kafka_topic_partition_list_new(4);
+        for (i = 0; i < cnt; i++) {
+                const rd_kafka_message_t *rkm = msgs[i].handle;
+                const char *topic = rd_kafka_topic_name(rkm->rkt);
+                rd_kafka_topic_partition_t *tp;
+
+                tp = rd_kafka_topic_partition_list_find(offsets, topic,
+                                                        rkm->partition);
+                if (!tp)
+                        tp = rd_kafka_topic_partition_list_add(offsets, topic,
+                                                               rkm->partition);
+                if (rkm->offset + 1 > tp->offset)
+                        tp->offset = rkm->offset + 1;
+        }
+        err = rd_kafka_offsets_store(ks->rk, offsets);
+        /* A partition revoked while the batch was in hand cannot be stored;
+         * its new owner reads those messages again (at least once). */
+        if (err)
+                ev_log(EV_LOG_DEBUG, "kafka: offset store: %s",
+                       rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(offsets);
+        source_release(src, msgs, cnt);
+}
+
+static enum ev_err source_close(struct ev_source *src, char *errstr,
+                                size_t errstr_size)
+{
+        struct kafka_source *ks = (struct kafka_source *)src;
+        rd_kafka_resp_err_t err;
+
+        if (!ks)
+                return EV_OK;
+        /* Revokes the assignment (rebalance_cb commits), commits the stored
+         * offsets and leaves the group. */
+        err = rd_kafka_consumer_close(ks->rk);
+        rd_kafka_destroy(ks->rk);
+        free(ks);
+        if (err) {
+                snprintf(errstr, errstr_size, "closing consumer: %s",
+                         rd_kafka_err2str(err));
+                return EV_ERR_TRANSIENT;
+        }
+        return EV_OK;
+}
+
+static const struct ev_source_ops kafka_source_ops = {
+    .poll = source_poll,
+    .describe = source_describe,
+    .ack = source_ack,
+    .release = source_release,
+    .close = source_close,
+};
+
+struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
+                                      enum ev_err *err, char *errstr,
+                                      size_t errstr_size)
+{
+        const char *const defaults[] = {
+            "bootstrap.servers", cfg->brokers, "group.id", cfg->group,
+            "client.id", "event-consumer",
+            /* librdkafka's default, latest, would silently skip what
+             * was produced before the group first joined. */
+            "auto.offset.reset", "earliest", "enable.auto.offset.store",
+            "false", NULL};
+        rd_kafka_topic_partition_list_t *topics = NULL;
+        struct kafka_source *ks;
+        rd_kafka_conf_t *conf;
+        rd_kafka_resp_err_t rerr;
+
+        ks = calloc(1, sizeof(*ks));
+        if (!ks) {
+                *err = EV_ERR_NOMEM;
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        ks->base.ops = &kafka_source_ops;
+        *err = EV_ERR_CONFIG;
+        conf = new_conf(cfg, defaults, consumer_protected, errstr, errstr_size);
+        if (!conf)
+                goto err;
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+        ks->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+        if (!ks->rk) {
+                rd_kafka_conf_destroy(conf);
+                goto err;
+        }
+        /* Route every event to the consumer queue: one poll call serves
+         * messages, errors and rebalances. */
+        rd_kafka_poll_set_consumer(ks->rk);
+        topics = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(topics, cfg->topic,
+                                          RD_KAFKA_PARTITION_UA);
+        rerr = rd_kafka_subscribe(ks->rk, topics);
+        rd_kafka_topic_partition_list_destroy(topics);
+        if (rerr) {
+                snprintf(errstr, errstr_size, "subscribe to %s: %s", cfg->topic,
+                         rd_kafka_err2str(rerr));
+                *err = EV_ERR_FATAL;
+                goto err;
+        }
+        *err = EV_OK;
+        return &ks->base;
+err:
+        if (ks->rk)
+                rd_kafka_destroy(ks->rk);
+        free(ks);
+        return NULL;
+}
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
+                      void *opaque)
+{
+        struct kafka_publisher *kp = opaque;
+        struct ev_delivery dr = {.ok = !rkm->err};
+        char where[64];
+
+        (void)rk;
+        if (dr.ok) {
+                snprintf(where, sizeof(where),
+                         "partition=%" PRId32 " offset=%" PRId64,
+                         rkm->partition, rkm->offset);
+                dr.where = where;
+        } else {
+                dr.error = rd_kafka_err2str(rkm->err);
+        }
+        kp->dr_cb(kp->opaque, &dr);
+}
+
+static enum ev_err publisher_publish(struct ev_publisher *pub, const char *key,
+                                     size_t key_len, const char *payload,
+                                     size_t len, char *errstr,
+                                     size_t errstr_size)
+{
+        struct kafka_publisher *kp = (struct kafka_publisher *)pub;
+        rd_kafka_resp_err_t err;
+
+        for (;;) {
+                err = rd_kafka_producev(
+                    kp->rk, RD_KAFKA_V_TOPIC(kp->topic),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(key, key_len),
+                    RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_END);
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                        break;
+                /* Back-pressure: deliveries free room in the queue. */
+                rd_kafka_poll(kp->rk, 100);
+        }
+        if (!err) {
+                rd_kafka_poll(kp->rk, 0);
+                return EV_OK;
+        }
+        snprintf(errstr, errstr_size, "%s", rd_kafka_err2str(err));
+        if (err == RD_KAFKA_RESP_ERR__FATAL)
+                return EV_ERR_FATAL;
+        return EV_ERR_PERMANENT;
+}
+
+static void publisher_poll(struct ev_publisher *pub, int timeout_ms)
+{
+        rd_kafka_poll(((struct kafka_publisher *)pub)->rk, timeout_ms);
+}
+
+static size_t publisher_flush(struct ev_publisher *pub, int timeout_ms)
+{
+        struct kafka_publisher *kp = (struct kafka_publisher *)pub;
+
+        rd_kafka_flush(kp->rk, timeout_ms);
+        return (size_t)rd_kafka_outq_len(kp->rk);
+}
+
+static void publisher_destroy(struct ev_publisher *pub)
+{
+        struct kafka_publisher *kp = (struct kafka_publisher *)pub;
+
+        if (!kp)
+                return;
+        rd_kafka_destroy(kp->rk);
+        free(kp);
+}
+
+static const struct ev_publisher_ops kafka_publisher_ops = {
+    .publish = publisher_publish,
+    .poll = publisher_poll,
+    .flush = publisher_flush,
+    .destroy = publisher_destroy,
+};
+
+struct ev_publisher *ev_kafka_publisher_new(const struct ev_config *cfg,
+                                            ev_delivery_cb dr_cb, void *opaque,
+                                            enum ev_err *err, char *errstr,
+                                            size_t errstr_size)
+{
+        const char *const defaults[] = {
+            "bootstrap.servers", cfg->brokers, "client.id", "event-producer",
+            /* Retries can then neither duplicate nor reorder. */
+            "enable.idempotence", "true", "acks", "all", NULL};
+        struct kafka_publisher *kp;
+        rd_kafka_conf_t *conf;
+
+        kp = calloc(1, sizeof(*kp));
+        if (!kp) {
+                *err = EV_ERR_NOMEM;
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        kp->base.ops = &kafka_publisher_ops;
+        kp->topic = cfg->topic;
+        kp->dr_cb = dr_cb;
+        kp->opaque = opaque;
+        *err = EV_ERR_CONFIG;
+        conf = new_conf(cfg, defaults, NULL, errstr, errstr_size);
+        if (!conf)
+                goto err;
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+        rd_kafka_conf_set_opaque(conf, kp);
+        kp->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+        if (!kp->rk) {
+                rd_kafka_conf_destroy(conf);
+                goto err;
+        }
+        *err = EV_OK;
+        return &kp->base;
+err:
+        free(kp);
+        return NULL;
+}

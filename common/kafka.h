@@ -1,0 +1,36 @@
+/*
+ * The Kafka transport: librdkafka behind the ev_source and ev_publisher
+ * interfaces. The only module that includes rdkafka.h.
+ */
+#ifndef EV_KAFKA_H
+#define EV_KAFKA_H
+
+#include "config.h"
+#include "transport.h"
+
+/*
+ * A consumer in cfg->group subscribed to cfg->topic. Offsets are stored only
+ * by ack and committed in the background, on partition revocation and on
+ * close; a new group starts from the earliest offset. -X properties apply
+ * on top of our defaults, except the ones the delivery guarantee depends on.
+ *
+ * Returns NULL with *err (EV_ERR_CONFIG for a rejected property) and errstr
+ * set on failure. cfg is borrowed for the call only.
+ */
+struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
+                                      enum ev_err *err, char *errstr,
+                                      size_t errstr_size);
+
+/*
+ * An idempotent producer (acks=all) for cfg->topic. dr_cb is called once per
+ * message from publish, poll and flush, with opaque.
+ */
+struct ev_publisher *ev_kafka_publisher_new(const struct ev_config *cfg,
+                                            ev_delivery_cb dr_cb, void *opaque,
+                                            enum ev_err *err, char *errstr,
+                                            size_t errstr_size);
+
+/* librdkafka's version, for --version. Static string. */
+const char *ev_kafka_version(void);
+
+#endif

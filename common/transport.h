@@ -1,0 +1,83 @@
+/*
+ * The interface every broker transport implements, so the consumer pipeline
+ * and the producer never see which broker carries their messages. A
+ * transport is created by its own constructor (kafka.h) and used only
+ * through these operations.
+ */
+#ifndef EV_TRANSPORT_H
+#define EV_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/* One received message. All pointers are owned by the source and stay valid
+ * until the message is passed to ack or release. */
+struct ev_msg {
+        const char *payload; /* NULL: a tombstone (no value at all) */
+        size_t len;
+        const char *key; /* NULL: no key */
+        size_t key_len;
+        void *handle; /* the transport's own message */
+};
+
+struct ev_source;
+
+struct ev_source_ops {
+        /* Waits up to timeout_ms for a first message, then takes what else
+         * is ready without waiting, up to max. *cnt is 0 on timeout.
+         * EV_ERR_PERMANENT: the client cannot go on (fatal broker error). */
+        enum ev_err (*poll)(struct ev_source *src, struct ev_msg *msgs,
+                            size_t max, int timeout_ms, size_t *cnt,
+                            char *errstr, size_t errstr_size);
+        /* Writes where msg came from ("topic=T partition=P offset=O"). */
+        void (*describe)(const struct ev_source *src, const struct ev_msg *msg,
+                         char *buf, size_t size);
+        /* The output for msgs is safe: mark them processed so they are
+         * committed, and free them. */
+        void (*ack)(struct ev_source *src, struct ev_msg *msgs, size_t cnt);
+        /* Free msgs without acknowledging: they will be delivered again. */
+        void (*release)(struct ev_source *src, struct ev_msg *msgs, size_t cnt);
+        /* Commits what was acknowledged, leaves the group and frees src
+         * (NULL is a no-op). */
+        enum ev_err (*close)(struct ev_source *src, char *errstr,
+                             size_t errstr_size);
+};
+
+struct ev_source {
+        const struct ev_source_ops *ops;
+};
+
+/* The outcome of one published message, passed to the publisher's delivery
+ * callback. Strings are valid only during the callback. */
+struct ev_delivery {
+        bool ok;
+        const char *where; /* "partition=P offset=O" when ok */
+        const char *error; /* the broker's reason when not ok */
+};
+
+typedef void (*ev_delivery_cb)(void *opaque, const struct ev_delivery *dr);
+
+struct ev_publisher;
+
+struct ev_publisher_ops {
+        /* Queues one message (copied; key may be NULL). Waits for room when
+         * the local queue is full, serving delivery callbacks meanwhile. */
+        enum ev_err (*publish)(struct ev_publisher *pub, const char *key,
+                               size_t key_len, const char *payload, size_t len,
+                               char *errstr, size_t errstr_size);
+        /* Serves delivery callbacks, waiting up to timeout_ms. */
+        void (*poll)(struct ev_publisher *pub, int timeout_ms);
+        /* Waits up to timeout_ms for every queued message; returns how many
+         * are still undelivered. */
+        size_t (*flush)(struct ev_publisher *pub, int timeout_ms);
+        /* Frees pub (NULL is a no-op); undelivered messages are dropped. */
+        void (*destroy)(struct ev_publisher *pub);
+};
+
+struct ev_publisher {
+        const struct ev_publisher_ops *ops;
+};
+
+#endif

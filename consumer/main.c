@@ -1,0 +1,117 @@
+/*
+ * event-consumer: reads log events from a topic, writes valid ones to
+ * stdout as NDJSON and reports toxic ones on stderr, acknowledging each
+ * message only once its output is safe.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "kafka.h"
+#include "log.h"
+#include "pipeline.h"
+#include "signals.h"
+
+/* Messages validated per flush and offset store. */
+#define BATCH_MAX 512
+/* How long one poll waits: bounds how late a stop request or the idle
+ * deadline is noticed. */
+#define POLL_MS 200
+
+static enum ev_err consume(const struct ev_config *cfg, struct ev_source *src,
+                           struct ev_pipeline *pl, char *errstr,
+                           size_t errstr_size)
+{
+        static struct ev_msg msgs[BATCH_MAX];
+        double last_msg = ev_signals_now();
+        enum ev_err err;
+        size_t max, cnt;
+
+        while (!ev_signals_stop_requested()) {
+                max = BATCH_MAX;
+                if (cfg->max_messages) {
+                        unsigned long left =
+                            cfg->max_messages - pl->stats.consumed;
+
+                        if (!left)
+                                break;
+                        if (left < max)
+                                max = left;
+                }
+                err = src->ops->poll(src, msgs, max, POLL_MS, &cnt, errstr,
+                                     errstr_size);
+                if (err)
+                        return err;
+                if (!cnt) {
+                        if (cfg->idle_exit > 0 &&
+                            ev_signals_now() - last_msg >= cfg->idle_exit) {
+                                ev_log(EV_LOG_INFO,
+                                       "no new message for %g s, exiting",
+                                       cfg->idle_exit);
+                                break;
+                        }
+                        continue;
+                }
+                last_msg = ev_signals_now();
+                err = ev_pipeline_run(pl, src, msgs, cnt, errstr, errstr_size);
+                if (err)
+                        return err;
+        }
+        return EV_OK;
+}
+
+int main(int argc, char **argv)
+{
+        struct ev_source *src = NULL;
+        struct ev_pipeline pl;
+        struct ev_config cfg;
+        char errstr[512];
+        char summary[512];
+        enum ev_err err, close_err;
+
+        err = ev_config_parse(&cfg, EV_ROLE_CONSUMER, argc, argv, errstr,
+                              sizeof(errstr));
+        if (err) {
+                ev_log(EV_LOG_ERROR, "%s", errstr);
+                goto out;
+        }
+        if (cfg.action == EV_CONFIG_HELP) {
+                ev_config_usage(EV_ROLE_CONSUMER, "event-consumer", stdout);
+                goto out;
+        }
+        if (cfg.action == EV_CONFIG_VERSION) {
+                printf("event-consumer %s (librdkafka %s, jansson %s)\n",
+                       EV_VERSION, ev_kafka_version(), JANSSON_VERSION);
+                goto out;
+        }
+        ev_log_set_level(cfg.log_level);
+        ev_signals_install();
+        /* Fully buffered even on a terminal: the pipeline flushes once per
+         * batch, before acknowledging it. */
+        setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+
+        src = ev_kafka_source_new(&cfg, &err, errstr, sizeof(errstr));
+        if (!src) {
+                ev_log(EV_LOG_ERROR, "%s", errstr);
+                goto out;
+        }
+        ev_log(EV_LOG_INFO, "consuming topic %s from %s as group %s", cfg.topic,
+               cfg.brokers, cfg.group);
+        ev_pipeline_init(&pl, stdout, &cfg.rules);
+        err = consume(&cfg, src, &pl, errstr, sizeof(errstr));
+        if (err)
+                ev_log(EV_LOG_ERROR, "%s%s", errstr,
+                       err == EV_ERR_IO ? "; nothing more acknowledged, the "
+                                          "rest will be delivered again"
+                                        : "");
+        /* Closing commits only what was acknowledged, also after a failed
+         * write: the messages in hand were released unacknowledged. */
+        close_err = src->ops->close(src, errstr, sizeof(errstr));
+        if (close_err)
+                ev_log(EV_LOG_WARN, "%s", errstr);
+        ev_pipeline_summary(&pl.stats, summary, sizeof(summary));
+        ev_log(EV_LOG_INFO, "Summary: %s", summary);
+out:
+        ev_config_free(&cfg);
+        return ev_err_exit_code(err);
+}

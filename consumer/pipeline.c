@@ -1,0 +1,94 @@
+/*
+ * The consumer's batch step. Borrows the source, the messages and the
+ * output stream; owns only the counters and the parsed JSON of the one
+ * message in hand.
+ */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "sink.h"
+
+void ev_pipeline_init(struct ev_pipeline *pl, FILE *out,
+                      const struct ev_event_rules *rules)
+{
+        memset(pl, 0, sizeof(*pl));
+        pl->out = out;
+        pl->rules = *rules;
+}
+
+static enum ev_err process_one(struct ev_pipeline *pl, struct ev_source *src,
+                               const struct ev_msg *msg, char *errstr,
+                               size_t errstr_size)
+{
+        struct ev_verdict verdict;
+        json_t *root = NULL;
+        char where[256];
+        enum ev_err err = EV_OK;
+        bool reserialise;
+
+        pl->stats.consumed++;
+        if (!msg->payload) {
+                /* A compaction tombstone deletes its key; nothing to
+                 * print. */
+                pl->stats.tombstones++;
+                return EV_OK;
+        }
+        /* Parse into a tree only when the raw bytes cannot be printed as
+         * one line; usually they can, and are written untouched. */
+        reserialise = ev_sink_needs_reserialise(msg->payload, msg->len);
+        if (ev_event_validate(msg->payload, msg->len, &pl->rules,
+                              reserialise ? &root : NULL, &verdict)) {
+                pl->stats.valid++;
+                err = ev_sink_write_valid(pl->out, msg->payload, msg->len, root,
+                                          errstr, errstr_size);
+                json_decref(root);
+                return err;
+        }
+        pl->stats.toxic++;
+        pl->stats.by_reason[verdict.reason]++;
+        src->ops->describe(src, msg, where, sizeof(where));
+        ev_sink_report_toxic(msg->payload, msg->len, &verdict, where);
+        return EV_OK;
+}
+
+enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
+                            struct ev_msg *msgs, size_t cnt, char *errstr,
+                            size_t errstr_size)
+{
+        enum ev_err err = EV_OK;
+        size_t i;
+
+        for (i = 0; i < cnt && !err; i++)
+                err = process_one(pl, src, &msgs[i], errstr, errstr_size);
+        /* One flush per batch: a write(2) per event would cost more than
+         * the validation itself on a pipe. */
+        if (!err && fflush(pl->out) == EOF) {
+                snprintf(errstr, errstr_size, "flushing stdout: %s",
+                         strerror(errno));
+                err = EV_ERR_IO;
+        }
+        if (err)
+                src->ops->release(src, msgs, cnt);
+        else
+                src->ops->ack(src, msgs, cnt);
+        return err;
+}
+
+void ev_pipeline_summary(const struct ev_pipeline_stats *stats, char *buf,
+                         size_t size)
+{
+        size_t off;
+        int r;
+
+        off = (size_t)snprintf(buf, size,
+                               "consumed=%lu valid=%lu toxic=%lu "
+                               "tombstones=%lu",
+                               stats->consumed, stats->valid, stats->toxic,
+                               stats->tombstones);
+        for (r = EV_REASON_NONE + 1; r < EV_REASON__CNT && off < size; r++)
+                off += (size_t)snprintf(buf + off, size - off, " %s=%lu",
+                                        ev_reason_name((enum ev_reason)r),
+                                        stats->by_reason[r]);
+}

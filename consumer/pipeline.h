@@ -1,0 +1,48 @@
+/*
+ * One batch through the consumer: validate each message, write its verdict,
+ * flush, and only then acknowledge the batch. Keeps the counts that the
+ * exit summary reports.
+ */
+#ifndef EV_PIPELINE_H
+#define EV_PIPELINE_H
+
+#include <stdio.h>
+
+#include "err.h"
+#include "event.h"
+#include "transport.h"
+
+struct ev_pipeline_stats {
+        unsigned long consumed; /* = valid + toxic + tombstones */
+        unsigned long valid;
+        unsigned long toxic;
+        unsigned long tombstones;
+        unsigned long by_reason[EV_REASON__CNT];
+};
+
+struct ev_pipeline {
+        FILE *out;                   /* valid events, borrowed */
+        struct ev_event_rules rules; /* copied */
+        struct ev_pipeline_stats stats;
+};
+
+/* Sets up pl to write valid events to out (borrowed). */
+void ev_pipeline_init(struct ev_pipeline *pl, FILE *out,
+                      const struct ev_event_rules *rules);
+
+/*
+ * Processes msgs[0..cnt), which src handed out, and hands them back to src:
+ * acknowledged when every output line was written and out flushed, released
+ * unacknowledged (to be delivered again) with EV_ERR_IO and errstr set when
+ * out failed.
+ */
+enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
+                            struct ev_msg *msgs, size_t cnt, char *errstr,
+                            size_t errstr_size);
+
+/* Writes "consumed=N valid=N toxic=N tombstones=N" and a count per toxic
+ * reason into buf. */
+void ev_pipeline_summary(const struct ev_pipeline_stats *stats, char *buf,
+                         size_t size);
+
+#endif

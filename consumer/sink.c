@@ -1,0 +1,65 @@
+/*
+ * The consumer's two outputs. Owns no memory beyond the stack; the
+ * stdout FILE and its buffering belong to the caller.
+ */
+#include "sink.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "escape.h"
+#include "log.h"
+
+bool ev_sink_needs_reserialise(const char *payload, size_t len)
+{
+        return memchr(payload, '\n', len) || memchr(payload, '\r', len);
+}
+
+static enum ev_err write_failed(char *errstr, size_t errstr_size)
+{
+        snprintf(errstr, errstr_size, "writing to stdout: %s", strerror(errno));
+        return EV_ERR_IO;
+}
+
+/* jansson streams its serialisation through this, so the hot path never
+ * allocates a copy. */
+static int dump_to_file(const char *buf, size_t size, void *data)
+{
+        return fwrite(buf, 1, size, data) == size ? 0 : -1;
+}
+
+enum ev_err ev_sink_write_valid(FILE *out, const char *payload, size_t len,
+                                json_t *root, char *errstr, size_t errstr_size)
+{
+        if (root) {
+                if (json_dump_callback(root, dump_to_file, out,
+                                       JSON_COMPACT | JSON_PRESERVE_ORDER))
+                        return write_failed(errstr, errstr_size);
+        } else if (fwrite(payload, 1, len, out) != len) {
+                return write_failed(errstr, errstr_size);
+        }
+        if (putc('\n', out) == EOF)
+                return write_failed(errstr, errstr_size);
+        return EV_OK;
+}
+
+void ev_sink_report_toxic(const char *payload, size_t len,
+                          const struct ev_verdict *verdict, const char *where)
+{
+        char excerpt[EV_SINK_EXCERPT_BYTES * EV_ESCAPE_MAX_RATIO + 1];
+        char detail[sizeof(verdict->detail) * EV_ESCAPE_MAX_RATIO + 1];
+        char total[48] = "";
+        size_t shown;
+
+        shown = ev_escape(payload, len, EV_SINK_EXCERPT_BYTES,
+                          EV_ESCAPE_BACKSLASH, excerpt, sizeof(excerpt));
+        if (shown < len)
+                snprintf(total, sizeof(total), "... [%zu bytes total]", len);
+        ev_escape(verdict->detail, strlen(verdict->detail),
+                  sizeof(verdict->detail), EV_ESCAPE_BACKSLASH, detail,
+                  sizeof(detail));
+        ev_log(EV_LOG_ERROR, "%s received: %s%s (reason=%s detail=\"%s\" %s)",
+               ev_reason_is_malformed(verdict->reason) ? "Malformed JSON"
+                                                       : "Invalid event",
+               excerpt, total, ev_reason_name(verdict->reason), detail, where);
+}

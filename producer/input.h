@@ -1,0 +1,30 @@
+/*
+ * Lines from a file or stdin, one message each, as kcat -P reads them.
+ */
+#ifndef EV_INPUT_H
+#define EV_INPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+struct ev_input;
+
+/* Opens path ("-" for stdin). Returns NULL with errstr set on failure. */
+struct ev_input *ev_input_new(const char *path, char *errstr,
+                              size_t errstr_size);
+
+/*
+ * Reads the next line, without its trailing '\n'; it may hold any other
+ * byte, NUL included. *line points into in and stays valid until the next
+ * call. Returns EV_OK with *done false for a line, *done true at the end,
+ * EV_ERR_IO with errstr set on a read error.
+ */
+enum ev_err ev_input_next(struct ev_input *in, const char **line, size_t *len,
+                          bool *done, char *errstr, size_t errstr_size);
+
+/* Closes the file (not stdin) and frees in. NULL is a no-op. */
+void ev_input_destroy(struct ev_input *in);
+
+#endif

@@ -1,0 +1,321 @@
+#!/usr/bin/env bash
+# Run a real single-node Apache Kafka broker (KRaft, combined broker and
+# controller) on 127.0.0.1 for development and integration tests.
+#
+#   scripts/kafka.sh start    fetch jars if needed, start a FRESH broker, wait until it serves metadata
+#   scripts/kafka.sh stop     stop it (exit 0 if nothing was running)
+#   scripts/kafka.sh status   exit 0 if running, 3 if not
+#
+# Environment:
+#   KAFKA_HOME_DIR  state directory (default: <repo>/.kafka, git-ignored)
+#   KAFKA_PORT      client port (default 9092); the controller uses KAFKA_PORT+1
+#
+# The broker comes from Maven Central through the machine's Maven rather than
+# from a Kafka release tarball, because Maven Central is the only place this
+# project's machines can download it from, and ~/.m2 gives us caching for free.
+set -euo pipefail
+
+readonly KAFKA_VERSION=4.1.0
+readonly START_TIMEOUT_S=60
+readonly STOP_TIMEOUT_S=20
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$script_dir/.." && pwd)
+support_dir=$script_dir/kafka
+
+port=${KAFKA_PORT:-9092}
+# Made absolute, and the paths under it set, in main(): the broker runs with
+# the state dir as its cwd.
+state_dir=${KAFKA_HOME_DIR:-$repo_root/.kafka}
+
+log() { printf 'kafka.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Microseconds since the epoch; EPOCHREALTIME's decimal separator follows the
+# locale, so keep digits only.
+now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
+
+elapsed_since() {
+  local us=$(( $(now_us) - $1 ))
+  printf '%d.%d' $(( us / 1000000 )) $(( us % 1000000 / 100000 ))
+}
+
+# True if $1 is a live (not zombie) Kafka JVM. Checking the command line, not
+# just `kill -0`, keeps a stale pid file from making us signal an unrelated
+# process that reused the pid; checking for zombies matters where PID 1 does
+# not reap orphans (containers), or `stop` would wait for a corpse.
+is_kafka_pid() {
+  local pid=$1 stat cmdline
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  # Field 3 (state) follows the parenthesised command name.
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]] || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *kafka.Kafka* ]]
+}
+
+# Prints the recorded pid if that broker is alive; otherwise cleans up a stale
+# pid file and fails.
+running_pid() {
+  local pid
+  [[ -f $pid_file ]] || return 1
+  pid=$(<"$pid_file")
+  if is_kafka_pid "$pid"; then
+    echo "$pid"
+    return 0
+  fi
+  rm -f "$pid_file"
+  return 1
+}
+
+# The address the running broker advertises, read back from its config so
+# `status` is right even when KAFKA_PORT differs from what `start` used.
+bootstrap_address() {
+  local line
+  line=$(grep -m1 '^advertised.listeners=' "$config_file" 2>/dev/null) || {
+    echo "127.0.0.1:$port"
+    return
+  }
+  echo "${line#*://}"
+}
+
+port_in_use() {
+  # A successful connect means something is listening; bash's /dev/tcp avoids
+  # depending on ss/netstat output formats.
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+require_tools() {
+  command -v java >/dev/null || die "java not found (Java 17+ is required)"
+  command -v mvn >/dev/null || die "mvn not found (Maven is needed to fetch Kafka)"
+  if ! command -v kcat >/dev/null; then
+    # kcat is how we tell that the broker is really serving, and tests use it
+    # too; it is a plain Debian package.
+    [[ $EUID -eq 0 ]] || die "kcat not found; install it with: sudo apt-get install -y kcat"
+    log "installing kcat with apt-get..."
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null; then
+      # A fresh machine may have no package lists yet.
+      apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null
+    fi
+    command -v kcat >/dev/null || die "kcat install failed"
+  fi
+}
+
+# Copies Kafka and its runtime dependencies into $libs_dir. The marker holds a
+# hash of the POM, so editing the POM (e.g. a version bump) triggers a re-copy
+# while an unchanged POM costs nothing. Copying into a temporary directory and
+# renaming means an interrupted fetch never leaves a half-filled libs dir that
+# looks complete.
+fetch_jars() {
+  local marker=$libs_dir/.complete want tmp out
+  want=$(sha256sum "$support_dir/pom.xml")
+  want=${want%% *}
+  if [[ -f $marker && $(<"$marker") == "$want" ]]; then
+    return 0
+  fi
+  log "fetching Kafka $KAFKA_VERSION jars from Maven Central (cached in ~/.m2)..."
+  tmp=$state_dir/libs.tmp.$$
+  rm -rf "$tmp"
+  # Maven's output is shown only on failure: even with -B -q, Debian's Maven
+  # prints stray ANSI reset codes on success.
+  if ! out=$(mvn -B -q -f "$support_dir/pom.xml" \
+      dependency:copy-dependencies -DincludeScope=runtime \
+      -DoutputDirectory="$tmp" 2>&1); then
+    printf '%s\n' "$out" >&2
+    rm -rf "$tmp"
+    die "Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
+  fi
+  echo "$want" >"$tmp/.complete"
+  rm -rf "$libs_dir"
+  mv "$tmp" "$libs_dir"
+}
+
+write_config() {
+  local ctrl_port=$((port + 1))
+  cat >"$config_file" <<EOF
+# Generated by scripts/kafka.sh on every start; edits are overwritten.
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$ctrl_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$data_dir
+
+# A single node can only ever hold one replica of the internal topics.
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+
+# Tests should not wait 3 s for the first consumer group rebalance.
+group.initial.rebalance.delay.ms=0
+num.partitions=1
+auto.create.topics.enable=true
+EOF
+}
+
+# Short-lived tool JVMs: a small heap and C1 only start noticeably faster.
+# Their log goes to stderr: Kafka logs an INFO line at startup, and on stdout
+# it would end up inside the cluster id that random-uuid prints.
+run_storage_tool() {
+  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$support_dir/log4j2.properties" \
+    -Dkafka.dev.log.target=SYSTEM_ERR \
+    -cp "$libs_dir/*" kafka.tools.StorageTool "$@"
+}
+
+# Tests want a broker with no topics or offsets left over from earlier runs,
+# so the data dir is wiped and formatted on every start.
+format_storage() {
+  local cluster_id
+  rm -rf "$data_dir"
+  cluster_id=$(run_storage_tool random-uuid 2>>"$log_file") \
+    || die "StorageTool random-uuid failed; see $log_file"
+  # Kafka stores any string as cluster.id without complaint, so check here
+  # that we really got a 22-character base64url UUID and not stray output.
+  [[ $cluster_id =~ ^[A-Za-z0-9_-]{22}$ ]] \
+    || die "StorageTool random-uuid printed '$cluster_id', not a cluster id"
+  run_storage_tool format -t "$cluster_id" -c "$config_file" --standalone \
+    >>"$log_file" 2>&1 || {
+      tail -n 40 "$log_file" >&2
+      die "formatting $data_dir failed"
+    }
+}
+
+stop_pid() {
+  local pid=$1 deadline
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$(( $(now_us) + STOP_TIMEOUT_S * 1000000 ))
+  while is_kafka_pid "$pid"; do
+    if (( $(now_us) > deadline )); then
+      log "broker (pid $pid) ignored SIGTERM for ${STOP_TIMEOUT_S}s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      deadline=$(( $(now_us) + 5 * 1000000 ))
+      while is_kafka_pid "$pid" && (( $(now_us) < deadline )); do
+        sleep 0.1
+      done
+      break
+    fi
+    sleep 0.2
+  done
+  # Only reaps when the JVM is our own child (the failed-start path).
+  wait "$pid" 2>/dev/null || true
+}
+
+cmd_start() {
+  local pid t0 deadline p why
+  if pid=$(running_pid); then
+    log "broker already running on $(bootstrap_address) (pid $pid)"
+    return 0
+  fi
+  if ! [[ $port =~ ^[0-9]+$ ]] || (( port < 1 || port > 65534 )); then
+    die "KAFKA_PORT must be a port number below 65535, got '$port'"
+  fi
+  for p in "$port" $((port + 1)); do
+    if port_in_use "$p"; then
+      die "127.0.0.1:$p is already in use by another process; stop it or set KAFKA_PORT (the broker needs KAFKA_PORT and KAFKA_PORT+1)"
+    fi
+  done
+  require_tools
+
+  t0=$(now_us)
+  fetch_jars
+  : >"$log_file"
+  write_config
+  format_storage
+
+  # The JVM must not inherit fd 9, or it would hold the state-dir lock for as
+  # long as it runs and every later stop/status would hang.
+  # setsid puts the JVM in its own session so it outlives this shell and its
+  # terminal (no SIGHUP, no job-control signals). Because this script has no
+  # job control, the background child is not a process-group leader, so
+  # setsid calls setsid(2) in place instead of forking, and with the exec the
+  # JVM keeps the pid that $! reports.
+  (
+    cd "$state_dir"
+    exec setsid java \
+      -Xms512m -Xmx512m \
+      -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExplicitGCInvokesConcurrent \
+      -XX:+ExitOnOutOfMemoryError \
+      -Djava.awt.headless=true \
+      -Dlog4j2.configurationFile="$support_dir/log4j2.properties" \
+      -cp "$libs_dir/*" \
+      kafka.Kafka "$config_file"
+  ) </dev/null >>"$log_file" 2>&1 9>&- &
+  pid=$!
+  echo "$pid" >"$pid_file"
+
+  deadline=$(( $(now_us) + START_TIMEOUT_S * 1000000 ))
+  until kcat -b "127.0.0.1:$port" -L -m 2 >/dev/null 2>&1; do
+    why=
+    if ! is_kafka_pid "$pid"; then
+      why="broker exited during startup"
+    elif (( $(now_us) > deadline )); then
+      why="broker did not answer metadata requests within ${START_TIMEOUT_S}s"
+    fi
+    if [[ -n $why ]]; then
+      log "$why; last lines of $log_file:"
+      tail -n 40 "$log_file" >&2
+      stop_pid "$pid"
+      rm -f "$pid_file"
+      exit 1
+    fi
+    sleep 0.2
+  done
+  log "broker up on 127.0.0.1:$port (pid $pid, $(elapsed_since "$t0") s)"
+}
+
+cmd_stop() {
+  local pid
+  if ! pid=$(running_pid); then
+    log "broker not running"
+    return 0
+  fi
+  log "stopping broker (pid $pid)..."
+  stop_pid "$pid"
+  rm -f "$pid_file"
+  log "broker stopped"
+}
+
+cmd_status() {
+  local pid
+  if pid=$(running_pid); then
+    echo "running: pid $pid, bootstrap $(bootstrap_address)"
+    return 0
+  fi
+  echo "not running"
+  return 3
+}
+
+main() {
+  if [[ $# -ne 1 || ! $1 =~ ^(start|stop|status)$ ]]; then
+    echo "usage: $0 start|stop|status" >&2
+    exit 2
+  fi
+  mkdir -p "$state_dir"
+  state_dir=$(cd "$state_dir" && pwd)
+  libs_dir=$state_dir/libs
+  data_dir=$state_dir/data
+  config_file=$state_dir/server.properties
+  pid_file=$state_dir/kafka.pid
+  log_file=$state_dir/kafka.log
+
+  # Serialise start/stop/status on one state dir, so two test runners calling
+  # `start` at once do not both format the data dir and launch two JVMs.
+  exec 9>"$state_dir/.lock"
+  flock 9
+
+  case $1 in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+  esac
+}
+
+main "$@"
