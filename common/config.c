@@ -63,7 +63,7 @@ static const struct setting settings[] = {
      "larger payloads are toxic (too_large), checked before parsing"},
     {"no-schema", 0, "VALIDATE_SCHEMA", K_BOOL, EV_ROLE_CONSUMER,
      FIELD(rules.schema), "true", NULL,
-     "accept any JSON object (env: VALIDATE_SCHEMA=false)"},
+     "accept any JSON object, skipping the field checks"},
     {"max-messages", 'n', "MAX_MESSAGES", K_COUNT, EV_ROLE_CONSUMER,
      FIELD(max_messages), "0", "N", "exit 0 after N messages, 0 for no limit"},
     {"idle-exit", 0, "IDLE_EXIT_SECONDS", K_SECONDS, EV_ROLE_CONSUMER,
@@ -338,8 +338,8 @@ void ev_config_usage(enum ev_role role, const char *prog, FILE *fp)
         size_t i;
 
         fprintf(fp,
-                "Usage: %s [OPTION]...\n\nOptions (flag, environment "
-                "variable, default):\n",
+                "Usage: %s [OPTION]...\n\nEach setting is read from its "
+                "environment variable; its flag overrides it.\n\n",
                 prog);
         for (i = 0; i < SETTINGS_CNT; i++) {
                 const struct setting *s = &settings[i];
@@ -358,7 +358,7 @@ void ev_config_usage(enum ev_role role, const char *prog, FILE *fp)
                         s->env, s->def ? ", default " : "",
                         s->def ? s->def : "");
         }
-        fprintf(fp, "  %-34s %s\n  %-34s %s\n  %-34s %s\n", "-X, KEY=VALUE",
+        fprintf(fp, "  %-34s %s\n  %-34s %s\n  %-34s %s\n", "-X KEY=VALUE",
                 "any librdkafka property (repeatable), "
                 "e.g. -X security.protocol=SSL",
                 "-h, --help", "print this help and exit", "-V, --version",

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Install what event-ingest needs from Debian's packages, only what is
+# missing, so demo.sh and test.sh work on a fresh Debian 12 machine.
+#
+#   scripts/setup.sh          build dependencies (compiler, CMake, librdkafka, jansson, cmocka)
+#   scripts/setup.sh --kafka  also Java and Maven, to run the real broker (scripts/kafka.sh)
+#   scripts/setup.sh --test   also Java, Maven, kcat and python3, for scripts/test.sh
+set -euo pipefail
+
+log() { printf 'setup.sh: %s\n' "$*" >&2; }
+
+build_pkgs=(gcc make cmake pkg-config librdkafka-dev libjansson-dev libcmocka-dev)
+kafka_pkgs=(default-jre-headless maven)
+test_pkgs=(kcat python3)
+
+case "${1:-}" in
+  "") wanted=("${build_pkgs[@]}") ;;
+  --kafka) wanted=("${build_pkgs[@]}" "${kafka_pkgs[@]}") ;;
+  --test) wanted=("${build_pkgs[@]}" "${kafka_pkgs[@]}" "${test_pkgs[@]}") ;;
+  *) log "usage: $0 [--kafka|--test]"; exit 64 ;;
+esac
+
+# A machine may have Java or Maven from elsewhere (an SDK, a tarball): a
+# working command is as good as the package.
+has_command_for() {
+  case "$1" in
+    default-jre-headless) command -v java >/dev/null ;;
+    maven) command -v mvn >/dev/null ;;
+    python3) command -v python3 >/dev/null ;;
+    *) return 1 ;;
+  esac
+}
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  has_command_for "$pkg" && continue
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  [[ $status == installed ]] || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+log "installing ${missing[*]}"
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { log "error: need root (or sudo) to install ${missing[*]}"; exit 1; }
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q >&2
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
