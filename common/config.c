@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -140,9 +139,12 @@ static enum ev_err apply(struct ev_config *cfg, const struct setting *s,
                 break;
         case K_SECONDS:
                 errno = 0;
+                /* Plain decimals only: strtod alone would also take
+                 * "0x10", "1e3" and "inf". */
                 d = strtod(value, &end);
-                ok = *value >= '0' && *value <= '9' && !*end && !errno &&
-                     isfinite(d);
+                ok = *value >= '0' && *value <= '9' &&
+                     strspn(value, "0123456789.") == strlen(value) && !*end &&
+                     !errno;
                 if (ok)
                         *(double *)field = d;
                 break;
@@ -205,7 +207,7 @@ static void build_options(enum ev_role role, struct option *longopts,
         size_t i, n = 0;
         char *sp = shortopts;
 
-        sp += sprintf(sp, ":hVX:");
+        sp += sprintf(sp, "+:hVX:");
         for (i = 0; i < SETTINGS_CNT; i++) {
                 const struct setting *s = &settings[i];
 
@@ -309,9 +311,17 @@ enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
                                  argv[optind - 1]);
                         return EV_ERR_USAGE;
                 case '?':
-                        snprintf(errstr, errstr_size,
-                                 "unknown option '%s' (see --help)",
-                                 argv[optind - 1]);
+                        /* An unknown short option inside a group ("-zq")
+                         * leaves optind on its group: name it by optopt. */
+                        if (optopt > 0 && optopt < LONG_ONLY_BASE &&
+                            strncmp(argv[optind - 1], "--", 2))
+                                snprintf(errstr, errstr_size,
+                                         "unknown option '-%c' (see --help)",
+                                         optopt);
+                        else
+                                snprintf(errstr, errstr_size,
+                                         "unknown option '%s' (see --help)",
+                                         argv[optind - 1]);
                         return EV_ERR_USAGE;
                 }
                 s = setting_for(c);
@@ -331,6 +341,29 @@ enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
                 return EV_ERR_USAGE;
         }
         return EV_OK;
+}
+
+bool ev_config_load(struct ev_config *cfg, enum ev_role role, const char *prog,
+                    const char *version, int argc, char **argv,
+                    enum ev_err *err)
+{
+        char errstr[512];
+
+        *err = ev_config_parse(cfg, role, argc, argv, errstr, sizeof(errstr));
+        if (*err) {
+                ev_log(EV_LOG_ERROR, "%s", errstr);
+                return false;
+        }
+        if (cfg->action == EV_CONFIG_HELP) {
+                ev_config_usage(role, prog, stdout);
+                return false;
+        }
+        if (cfg->action == EV_CONFIG_VERSION) {
+                printf("%s\n", version);
+                return false;
+        }
+        ev_log_set_level(cfg->log_level);
+        return true;
 }
 
 void ev_config_usage(enum ev_role role, const char *prog, FILE *fp)

@@ -68,6 +68,18 @@ struct ev_config {
 enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
                             char **argv, char *errstr, size_t errstr_size);
 
+/*
+ * The start of both programs' main(): parses the settings (ev_config_parse),
+ * logs a usage error, answers --help and --version (printing version, a
+ * whole line, on stdout) and applies the log level. Returns true when the
+ * program should go on and run; false when it should exit with
+ * ev_err_exit_code(*err) (EV_OK after --help and --version). cfg must be
+ * released with ev_config_free() either way.
+ */
+bool ev_config_load(struct ev_config *cfg, enum ev_role role, const char *prog,
+                    const char *version, int argc, char **argv,
+                    enum ev_err *err);
+
 /* Writes the --help text for role, every setting with its flag,
  * environment variable and default. */
 void ev_config_usage(enum ev_role role, const char *prog, FILE *fp);

@@ -349,6 +349,8 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
         char where[64];
 
         (void)rk;
+        if (!kp->dr_cb)
+                return;
         if (dr.ok) {
                 snprintf(where, sizeof(where),
                          "partition=%" PRId32 " offset=%" PRId64,
@@ -408,6 +410,12 @@ static void publisher_destroy(struct ev_publisher *pub)
 
         if (!kp)
                 return;
+        /* The caller has flushed and reported what is left: drop it here,
+         * unreported, rather than have librdkafka warn about it again. */
+        kp->dr_cb = NULL;
+        rd_kafka_purge(kp->rk,
+                       RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(kp->rk, 0);
         rd_kafka_destroy(kp->rk);
         free(kp);
 }

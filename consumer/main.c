@@ -67,24 +67,15 @@ int main(int argc, char **argv)
         struct ev_config cfg;
         char errstr[512];
         char summary[512];
+        char version[128];
         enum ev_err err, close_err;
 
-        err = ev_config_parse(&cfg, EV_ROLE_CONSUMER, argc, argv, errstr,
-                              sizeof(errstr));
-        if (err) {
-                ev_log(EV_LOG_ERROR, "%s", errstr);
+        snprintf(version, sizeof(version),
+                 "event-consumer %s (librdkafka %s, jansson %s)", EV_VERSION,
+                 ev_kafka_version(), JANSSON_VERSION);
+        if (!ev_config_load(&cfg, EV_ROLE_CONSUMER, "event-consumer", version,
+                            argc, argv, &err))
                 goto out;
-        }
-        if (cfg.action == EV_CONFIG_HELP) {
-                ev_config_usage(EV_ROLE_CONSUMER, "event-consumer", stdout);
-                goto out;
-        }
-        if (cfg.action == EV_CONFIG_VERSION) {
-                printf("event-consumer %s (librdkafka %s, jansson %s)\n",
-                       EV_VERSION, ev_kafka_version(), JANSSON_VERSION);
-                goto out;
-        }
-        ev_log_set_level(cfg.log_level);
         ev_signals_install();
         /* Fully buffered even on a terminal: the pipeline flushes once per
          * batch, before acknowledging it. */

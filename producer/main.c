@@ -113,25 +113,15 @@ int main(int argc, char **argv)
         struct feed f = {.in = NULL};
         struct ev_config cfg;
         char errstr[512];
+        char version[128];
         enum ev_err err;
         size_t undelivered = 0;
 
-        err = ev_config_parse(&cfg, EV_ROLE_PRODUCER, argc, argv, errstr,
-                              sizeof(errstr));
-        if (err) {
-                ev_log(EV_LOG_ERROR, "%s", errstr);
+        snprintf(version, sizeof(version), "event-producer %s (librdkafka %s)",
+                 EV_VERSION, ev_kafka_version());
+        if (!ev_config_load(&cfg, EV_ROLE_PRODUCER, "event-producer", version,
+                            argc, argv, &err))
                 goto out;
-        }
-        if (cfg.action == EV_CONFIG_HELP) {
-                ev_config_usage(EV_ROLE_PRODUCER, "event-producer", stdout);
-                goto out;
-        }
-        if (cfg.action == EV_CONFIG_VERSION) {
-                printf("event-producer %s (librdkafka %s)\n", EV_VERSION,
-                       ev_kafka_version());
-                goto out;
-        }
-        ev_log_set_level(cfg.log_level);
         ev_signals_install();
         if (cfg.input) {
                 f.in = ev_input_new(cfg.input, errstr, sizeof(errstr));

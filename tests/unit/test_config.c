@@ -1,0 +1,790 @@
+/*
+ * Unit tests for common/config: defaults, environment, flags and the usage
+ * errors, one table row per command line. Every row starts from an
+ * environment with none of the settings' variables set.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define P EV_ROLE_PRODUCER
+#define C EV_ROLE_CONSUMER
+
+#define MAX_ENV    4
+#define MAX_ARGS   14
+#define MAX_EXPECT 12
+
+struct config_case {
+        const char *name;
+        enum ev_role role;
+        const char *env[MAX_ENV];   /* "NAME=value" */
+        const char *args[MAX_ARGS]; /* argv after argv[0] */
+        enum ev_err err;
+        /* EV_OK: "field=value" as render() prints it; otherwise substrings
+         * of errstr. */
+        const char *expect[MAX_EXPECT];
+};
+
+/* Every variable any setting reads; unset around each case. */
+static const char *const env_names[] = {
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "KAFKA_TOPIC",
+    "KAFKA_GROUP_ID",
+    "EVENT_COUNT",
+    "MALFORMED_COUNT",
+    "PUBLISH_RATE",
+    "INPUT_FILE",
+    "FLUSH_TIMEOUT",
+    "MAX_PAYLOAD_BYTES",
+    "VALIDATE_SCHEMA",
+    "MAX_MESSAGES",
+    "IDLE_EXIT_SECONDS",
+    "LOG_LEVEL",
+};
+
+static const struct config_case config_cases[] = {
+    /* Defaults. */
+    {"producer defaults",
+     P,
+     {NULL},
+     {NULL},
+     EV_OK,
+     {"action=run", "brokers=localhost:9092", "topic=log-events", "count=10",
+      "malformed=3", "rate=0", "flush_timeout=30", "input=(null)",
+      "log_level=info", "props="}},
+    {"consumer defaults",
+     C,
+     {NULL},
+     {NULL},
+     EV_OK,
+     {"action=run", "brokers=localhost:9092", "topic=log-events",
+      "group=log-events-consumer", "max_payload_bytes=1048576", "schema=true",
+      "max_messages=0", "idle_exit=0", "log_level=info", "props="}},
+
+    /* The environment. */
+    {"env brokers",
+     C,
+     {"KAFKA_BOOTSTRAP_SERVERS=k1:9092,k2:9092"},
+     {NULL},
+     EV_OK,
+     {"brokers=k1:9092,k2:9092"}},
+    {"env topic", P, {"KAFKA_TOPIC=t-env"}, {NULL}, EV_OK, {"topic=t-env"}},
+    {"env group", C, {"KAFKA_GROUP_ID=g-env"}, {NULL}, EV_OK, {"group=g-env"}},
+    {"env log level",
+     P,
+     {"LOG_LEVEL=debug"},
+     {NULL},
+     EV_OK,
+     {"log_level=debug"}},
+    {"env log level WARNING",
+     C,
+     {"LOG_LEVEL=WARNING"},
+     {NULL},
+     EV_OK,
+     {"log_level=warn"}},
+    {"env schema false",
+     C,
+     {"VALIDATE_SCHEMA=false"},
+     {NULL},
+     EV_OK,
+     {"schema=false"}},
+    {"env schema 0", C, {"VALIDATE_SCHEMA=0"}, {NULL}, EV_OK, {"schema=false"}},
+    {"env schema TRUE",
+     C,
+     {"VALIDATE_SCHEMA=TRUE"},
+     {NULL},
+     EV_OK,
+     {"schema=true"}},
+    {"env counts",
+     P,
+     {"EVENT_COUNT=5", "MALFORMED_COUNT=0"},
+     {NULL},
+     EV_OK,
+     {"count=5", "malformed=0"}},
+    {"env producer rest",
+     P,
+     {"PUBLISH_RATE=100.5", "INPUT_FILE=-", "FLUSH_TIMEOUT=0.25"},
+     {NULL},
+     EV_OK,
+     {"rate=100.5", "input=-", "flush_timeout=0.25"}},
+    {"env consumer rest",
+     C,
+     {"MAX_PAYLOAD_BYTES=256", "MAX_MESSAGES=7", "IDLE_EXIT_SECONDS=2.5"},
+     {NULL},
+     EV_OK,
+     {"max_payload_bytes=256", "max_messages=7", "idle_exit=2.5"}},
+    /* A variable for the other role is not read, so not checked either. */
+    {"producer ignores KAFKA_GROUP_ID",
+     P,
+     {"KAFKA_GROUP_ID="},
+     {NULL},
+     EV_OK,
+     {"action=run"}},
+    {"consumer ignores EVENT_COUNT",
+     C,
+     {"EVENT_COUNT=abc"},
+     {NULL},
+     EV_OK,
+     {"action=run"}},
+
+    /* Flags, and flags over the environment. */
+    {"short flags, producer",
+     P,
+     {NULL},
+     {"-b", "h:1", "-t", "t1", "-c", "3", "-m", "2", "-r", "50", "-i", "f.txt"},
+     EV_OK,
+     {"brokers=h:1", "topic=t1", "count=3", "malformed=2", "rate=50",
+      "input=f.txt"}},
+    {"short flags, consumer",
+     C,
+     {NULL},
+     {"-b", "h:2", "-t", "t2", "-g", "g2", "-n", "9"},
+     EV_OK,
+     {"brokers=h:2", "topic=t2", "group=g2", "max_messages=9"}},
+    {"short flags, joined",
+     P,
+     {NULL},
+     {"-c7", "-tjoined"},
+     EV_OK,
+     {"count=7", "topic=joined"}},
+    {"long flags",
+     C,
+     {NULL},
+     {"--brokers", "h:3", "--topic=t3", "--group", "g3", "--max-messages=4",
+      "--idle-exit", "1.5", "--max-payload-bytes", "512", "--log-level",
+      "ERROR"},
+     EV_OK,
+     {"brokers=h:3", "topic=t3", "group=g3", "max_messages=4", "idle_exit=1.5",
+      "max_payload_bytes=512", "log_level=error"}},
+    {"long flags, producer",
+     P,
+     {NULL},
+     {"--count", "0", "--malformed=1", "--rate", "0.5", "--flush-timeout", "2",
+      "--input", "-"},
+     EV_OK,
+     {"count=0", "malformed=1", "rate=0.5", "flush_timeout=2", "input=-"}},
+    {"--no-schema", C, {NULL}, {"--no-schema"}, EV_OK, {"schema=false"}},
+    {"flag over env: topic",
+     P,
+     {"KAFKA_TOPIC=from-env"},
+     {"--topic", "flag"},
+     EV_OK,
+     {"topic=flag"}},
+    {"flag over env: count",
+     P,
+     {"EVENT_COUNT=5"},
+     {"-c", "7"},
+     EV_OK,
+     {"count=7"}},
+    {"flag over env: schema",
+     C,
+     {"VALIDATE_SCHEMA=true"},
+     {"--no-schema"},
+     EV_OK,
+     {"schema=false"}},
+    {"flag over env: log level",
+     C,
+     {"LOG_LEVEL=error"},
+     {"--log-level", "debug"},
+     EV_OK,
+     {"log_level=debug"}},
+    {"flag over env: brokers",
+     C,
+     {"KAFKA_BOOTSTRAP_SERVERS=env:1"},
+     {"-b", "flag:1"},
+     EV_OK,
+     {"brokers=flag:1"}},
+    {"last flag wins",
+     P,
+     {NULL},
+     {"-c", "1", "--count", "2"},
+     EV_OK,
+     {"count=2"}},
+    {"-- ends the options", P, {NULL}, {"-c", "4", "--"}, EV_OK, {"count=4"}},
+
+    /* -X passthrough. */
+    {"-X once",
+     C,
+     {NULL},
+     {"-X", "security.protocol=SSL"},
+     EV_OK,
+     {"props=security.protocol=SSL"}},
+    {"-X order kept",
+     P,
+     {NULL},
+     {"-X", "b.key=2", "-X", "a.key=1", "-Xc.key=3"},
+     EV_OK,
+     {"props=b.key=2|a.key=1|c.key=3"}},
+    {"-X value with '='",
+     C,
+     {NULL},
+     {"-X", "sasl.jaas.config=user=a pass=b="},
+     EV_OK,
+     {"props=sasl.jaas.config=user=a pass=b="}},
+    {"-X empty value",
+     C,
+     {NULL},
+     {"-X", "client.id="},
+     EV_OK,
+     {"props=client.id="}},
+    {"-X same key twice",
+     C,
+     {NULL},
+     {"-X", "k=1", "-X", "k=2"},
+     EV_OK,
+     {"props=k=1|k=2"}},
+
+    /* --help and --version. */
+    {"--help", P, {NULL}, {"--help"}, EV_OK, {"action=help"}},
+    {"-h", C, {NULL}, {"-h"}, EV_OK, {"action=help"}},
+    {"--version", C, {NULL}, {"--version"}, EV_OK, {"action=version"}},
+    {"-V", P, {NULL}, {"-V"}, EV_OK, {"action=version"}},
+    {"--help after settings",
+     C,
+     {NULL},
+     {"-t", "x", "--help"},
+     EV_OK,
+     {"action=help"}},
+
+    /* Usage errors name the setting and where the value came from. */
+    {"count abc",
+     P,
+     {NULL},
+     {"-c", "abc"},
+     EV_ERR_USAGE,
+     {"count", "'abc'", "whole number"}},
+    {"count -1", P, {NULL}, {"--count", "-1"}, EV_ERR_USAGE, {"count", "'-1'"}},
+    {"count 1.5", P, {NULL}, {"--count=1.5"}, EV_ERR_USAGE, {"count", "1.5"}},
+    {"count empty", P, {NULL}, {"--count", ""}, EV_ERR_USAGE, {"count"}},
+    {"count 12x", P, {NULL}, {"-c", "12x"}, EV_ERR_USAGE, {"count", "12x"}},
+    {"count +5", P, {NULL}, {"-c", "+5"}, EV_ERR_USAGE, {"count"}},
+    {"count with a space", P, {NULL}, {"-c", " 5"}, EV_ERR_USAGE, {"count"}},
+    {"count overflow",
+     P,
+     {NULL},
+     {"-c", "99999999999999999999999"},
+     EV_ERR_USAGE,
+     {"count"}},
+    {"env count abc",
+     P,
+     {"EVENT_COUNT=abc"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"EVENT_COUNT", "abc"}},
+    {"env count -1",
+     P,
+     {"MALFORMED_COUNT=-1"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"MALFORMED_COUNT"}},
+    {"max-messages x", C, {NULL}, {"-n", "x"}, EV_ERR_USAGE, {"max-messages"}},
+    {"empty topic flag",
+     P,
+     {NULL},
+     {"--topic", ""},
+     EV_ERR_USAGE,
+     {"topic", "non-empty"}},
+    {"empty topic env",
+     C,
+     {"KAFKA_TOPIC="},
+     {NULL},
+     EV_ERR_USAGE,
+     {"KAFKA_TOPIC", "non-empty"}},
+    {"empty brokers flag", C, {NULL}, {"-b", ""}, EV_ERR_USAGE, {"brokers"}},
+    {"empty group env",
+     C,
+     {"KAFKA_GROUP_ID="},
+     {NULL},
+     EV_ERR_USAGE,
+     {"KAFKA_GROUP_ID"}},
+    {"unknown long option",
+     P,
+     {NULL},
+     {"--bogus"},
+     EV_ERR_USAGE,
+     {"unknown option", "--bogus"}},
+    {"unknown short option",
+     C,
+     {NULL},
+     {"-z"},
+     EV_ERR_USAGE,
+     {"unknown option", "-z"}},
+    {"unknown short option in a group",
+     P,
+     {NULL},
+     {"-zq"},
+     EV_ERR_USAGE,
+     {"unknown option", "-z"}},
+    {"value for a flag that takes none",
+     C,
+     {NULL},
+     {"--no-schema=false"},
+     EV_ERR_USAGE,
+     {"--no-schema"}},
+    {"value for --help", P, {NULL}, {"--help=x"}, EV_ERR_USAGE, {"--help"}},
+    {"unknown short option after a value",
+     P,
+     {NULL},
+     {"-c", "5", "-zq"},
+     EV_ERR_USAGE,
+     {"unknown option", "-z"}},
+    {"missing value, long",
+     P,
+     {NULL},
+     {"--topic"},
+     EV_ERR_USAGE,
+     {"--topic", "needs a value"}},
+    {"missing value, short",
+     C,
+     {NULL},
+     {"-g"},
+     EV_ERR_USAGE,
+     {"-g", "needs a value"}},
+    {"missing value, -X",
+     C,
+     {NULL},
+     {"-X"},
+     EV_ERR_USAGE,
+     {"-X", "needs a value"}},
+    {"-X without '='",
+     C,
+     {NULL},
+     {"-X", "security.protocol"},
+     EV_ERR_USAGE,
+     {"-X", "key=value", "security.protocol"}},
+    {"-X empty key",
+     P,
+     {NULL},
+     {"-X", "=v"},
+     EV_ERR_USAGE,
+     {"-X", "key=value"}},
+    {"-X empty", P, {NULL}, {"-X", ""}, EV_ERR_USAGE, {"-X"}},
+    {"bad log level flag",
+     C,
+     {NULL},
+     {"--log-level", "loud"},
+     EV_ERR_USAGE,
+     {"log-level", "loud", "debug, info, warn, error"}},
+    {"bad log level env",
+     P,
+     {"LOG_LEVEL=fatal"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"LOG_LEVEL", "fatal"}},
+    {"bad VALIDATE_SCHEMA",
+     C,
+     {"VALIDATE_SCHEMA=maybe"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"VALIDATE_SCHEMA", "maybe", "true or false"}},
+    {"empty VALIDATE_SCHEMA",
+     C,
+     {"VALIDATE_SCHEMA="},
+     {NULL},
+     EV_ERR_USAGE,
+     {"VALIDATE_SCHEMA"}},
+    {"negative seconds",
+     C,
+     {NULL},
+     {"--idle-exit", "-1"},
+     EV_ERR_USAGE,
+     {"idle-exit", "'-1'"}},
+    {"NaN seconds",
+     C,
+     {NULL},
+     {"--idle-exit", "nan"},
+     EV_ERR_USAGE,
+     {"idle-exit", "nan"}},
+    {"inf seconds",
+     P,
+     {NULL},
+     {"--flush-timeout", "inf"},
+     EV_ERR_USAGE,
+     {"flush-timeout", "inf"}},
+    {"infinity seconds",
+     P,
+     {NULL},
+     {"--flush-timeout", "infinity"},
+     EV_ERR_USAGE,
+     {"flush-timeout"}},
+    {"hex seconds",
+     C,
+     {NULL},
+     {"--idle-exit", "0x10"},
+     EV_ERR_USAGE,
+     {"idle-exit", "0x10"}},
+    {"exponent seconds",
+     P,
+     {NULL},
+     {"--rate", "1e3"},
+     EV_ERR_USAGE,
+     {"rate", "1e3"}},
+    {"two decimal points",
+     C,
+     {NULL},
+     {"--idle-exit", "1.2.3"},
+     EV_ERR_USAGE,
+     {"idle-exit"}},
+    {"seconds overflow",
+     C,
+     {NULL},
+     {"--idle-exit", "1e999"},
+     EV_ERR_USAGE,
+     {"idle-exit"}},
+    {"seconds with a unit",
+     C,
+     {NULL},
+     {"--idle-exit", "5s"},
+     EV_ERR_USAGE,
+     {"idle-exit"}},
+    {"negative seconds env",
+     C,
+     {"IDLE_EXIT_SECONDS=-5"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"IDLE_EXIT_SECONDS"}},
+    {"negative rate", P, {NULL}, {"-r", "-1"}, EV_ERR_USAGE, {"rate"}},
+    {"NaN rate env",
+     P,
+     {"PUBLISH_RATE=NaN"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"PUBLISH_RATE"}},
+    {"max-payload-bytes 0",
+     C,
+     {NULL},
+     {"--max-payload-bytes", "0"},
+     EV_ERR_USAGE,
+     {"max-payload-bytes", "1 or more"}},
+    {"MAX_PAYLOAD_BYTES 0",
+     C,
+     {"MAX_PAYLOAD_BYTES=0"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"MAX_PAYLOAD_BYTES"}},
+    {"positional argument",
+     P,
+     {NULL},
+     {"-c", "1", "extra"},
+     EV_ERR_USAGE,
+     {"unexpected argument", "extra"}},
+    {"positional argument first",
+     C,
+     {NULL},
+     {"extra", "-t", "x"},
+     EV_ERR_USAGE,
+     {"unexpected argument", "extra"}},
+    {"--group to the producer",
+     P,
+     {NULL},
+     {"--group", "g"},
+     EV_ERR_USAGE,
+     {"--group"}},
+    {"-g to the producer", P, {NULL}, {"-g", "g"}, EV_ERR_USAGE, {"-g"}},
+    {"--no-schema to the producer",
+     P,
+     {NULL},
+     {"--no-schema"},
+     EV_ERR_USAGE,
+     {"--no-schema"}},
+    {"--count to the consumer",
+     C,
+     {NULL},
+     {"--count", "1"},
+     EV_ERR_USAGE,
+     {"--count"}},
+    {"-i to the consumer", C, {NULL}, {"-i", "f"}, EV_ERR_USAGE, {"-i"}},
+    {"bad env beats --help",
+     P,
+     {"EVENT_COUNT=x"},
+     {"--help"},
+     EV_ERR_USAGE,
+     {"EVENT_COUNT"}},
+};
+
+static const char *level_name(enum ev_log_level level)
+{
+        switch (level) {
+        case EV_LOG_DEBUG:
+                return "debug";
+        case EV_LOG_INFO:
+                return "info";
+        case EV_LOG_WARN:
+                return "warn";
+        case EV_LOG_ERROR:
+                return "error";
+        }
+        return "?";
+}
+
+static const char *action_name(enum ev_config_action action)
+{
+        switch (action) {
+        case EV_CONFIG_RUN:
+                return "run";
+        case EV_CONFIG_HELP:
+                return "help";
+        case EV_CONFIG_VERSION:
+                return "version";
+        }
+        return "?";
+}
+
+/* Prints cfg's field named field into buf; false for an unknown name. */
+static bool render(const struct ev_config *cfg, const char *field, char *buf,
+                   size_t size)
+{
+        size_t i, o = 0;
+
+        if (!strcmp(field, "action"))
+                snprintf(buf, size, "%s", action_name(cfg->action));
+        else if (!strcmp(field, "brokers"))
+                snprintf(buf, size, "%s", cfg->brokers);
+        else if (!strcmp(field, "topic"))
+                snprintf(buf, size, "%s", cfg->topic);
+        else if (!strcmp(field, "group"))
+                snprintf(buf, size, "%s", cfg->group);
+        else if (!strcmp(field, "input"))
+                snprintf(buf, size, "%s", cfg->input ? cfg->input : "(null)");
+        else if (!strcmp(field, "log_level"))
+                snprintf(buf, size, "%s", level_name(cfg->log_level));
+        else if (!strcmp(field, "count"))
+                snprintf(buf, size, "%lu", cfg->count);
+        else if (!strcmp(field, "malformed"))
+                snprintf(buf, size, "%lu", cfg->malformed);
+        else if (!strcmp(field, "rate"))
+                snprintf(buf, size, "%g", cfg->rate);
+        else if (!strcmp(field, "flush_timeout"))
+                snprintf(buf, size, "%g", cfg->flush_timeout);
+        else if (!strcmp(field, "max_payload_bytes"))
+                snprintf(buf, size, "%zu", cfg->rules.max_payload_bytes);
+        else if (!strcmp(field, "schema"))
+                snprintf(buf, size, "%s", cfg->rules.schema ? "true" : "false");
+        else if (!strcmp(field, "max_messages"))
+                snprintf(buf, size, "%lu", cfg->max_messages);
+        else if (!strcmp(field, "idle_exit"))
+                snprintf(buf, size, "%g", cfg->idle_exit);
+        else if (!strcmp(field, "props")) {
+                buf[0] = '\0';
+                for (i = 0; i < cfg->props_cnt && o < size; i++)
+                        o += (size_t)snprintf(buf + o, size - o, "%s%s=%s",
+                                              i ? "|" : "", cfg->props[i].key,
+                                              cfg->props[i].value);
+        } else
+                return false;
+        return true;
+}
+
+static void clear_env(void)
+{
+        size_t i;
+
+        for (i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++)
+                assert_int_equal(unsetenv(env_names[i]), 0);
+}
+
+static void set_env(const char *const *env)
+{
+        size_t i;
+
+        for (i = 0; i < MAX_ENV && env[i]; i++) {
+                const char *eq = strchr(env[i], '=');
+                char name[64];
+
+                assert_non_null(eq);
+                assert_true((size_t)(eq - env[i]) < sizeof(name));
+                memcpy(name, env[i], (size_t)(eq - env[i]));
+                name[eq - env[i]] = '\0';
+                assert_int_equal(setenv(name, eq + 1, 1), 0);
+        }
+}
+
+/* Checks each "field=value" of c->expect against cfg. */
+static bool check_fields(const struct config_case *c,
+                         const struct ev_config *cfg)
+{
+        bool ok = true;
+        size_t i;
+
+        for (i = 0; i < MAX_EXPECT && c->expect[i]; i++) {
+                const char *eq = strchr(c->expect[i], '=');
+                char field[32], got[256];
+
+                assert_non_null(eq);
+                assert_true((size_t)(eq - c->expect[i]) < sizeof(field));
+                memcpy(field, c->expect[i], (size_t)(eq - c->expect[i]));
+                field[eq - c->expect[i]] = '\0';
+                assert_true(render(cfg, field, got, sizeof(got)));
+                if (strcmp(got, eq + 1)) {
+                        print_error("case '%s': %s is '%s', expected '%s'\n",
+                                    c->name, field, got, eq + 1);
+                        ok = false;
+                }
+        }
+        return ok;
+}
+
+static bool check_config(const struct config_case *c)
+{
+        char *argv[MAX_ARGS + 2];
+        char *saved[MAX_ARGS + 2];
+        char errstr[256] = "";
+        struct ev_config cfg;
+        enum ev_err err;
+        bool ok = true;
+        int argc = 0, i;
+
+        clear_env();
+        set_env(c->env);
+        argv[argc++] = strdup("event-test");
+        for (i = 0; i < MAX_ARGS && c->args[i]; i++)
+                argv[argc++] = strdup(c->args[i]);
+        argv[argc] = NULL;
+        for (i = 0; i <= argc; i++) {
+                assert_true(argv[i] || i == argc);
+                saved[i] = argv[i];
+        }
+
+        err =
+            ev_config_parse(&cfg, c->role, argc, argv, errstr, sizeof(errstr));
+        if (err != c->err) {
+                print_error("case '%s': error %d (%s), expected %d\n", c->name,
+                            (int)err, errstr, (int)c->err);
+                ok = false;
+        } else if (err == EV_OK) {
+                ok = check_fields(c, &cfg);
+        } else {
+                for (i = 0; i < MAX_EXPECT && c->expect[i]; i++) {
+                        if (!strstr(errstr, c->expect[i])) {
+                                print_error("case '%s': errstr '%s' lacks "
+                                            "'%s'\n",
+                                            c->name, errstr, c->expect[i]);
+                                ok = false;
+                        }
+                }
+                if (strchr(errstr, '\n')) {
+                        print_error("case '%s': errstr is not one line\n",
+                                    c->name);
+                        ok = false;
+                }
+        }
+        if (memcmp(argv, saved, sizeof(argv[0]) * (size_t)(argc + 1))) {
+                print_error("case '%s': argv was reordered\n", c->name);
+                ok = false;
+        }
+        ev_config_free(&cfg);
+        for (i = 0; i < argc; i++)
+                free(saved[i]);
+        clear_env();
+        return ok;
+}
+
+static void test_config_table(void **state)
+{
+        size_t i, failed = 0;
+
+        (void)state;
+        for (i = 0; i < sizeof(config_cases) / sizeof(config_cases[0]); i++) {
+                if (!check_config(&config_cases[i]))
+                        failed++;
+        }
+        print_message("%zu cases, %zu failed\n", i, failed);
+        assert_int_equal(failed, 0);
+}
+
+/* Parsing twice in one process gives the same answer: getopt state is
+ * reset, and the second parse starts from a clean cfg. */
+static void test_config_parse_twice(void **state)
+{
+        char a0[] = "event-test", a1[] = "-X", a2[] = "k=v", a3[] = "-c",
+             a4[] = "5";
+        char *argv[] = {a0, a1, a2, a3, a4, NULL};
+        char errstr[256];
+        struct ev_config cfg;
+        int round;
+
+        (void)state;
+        clear_env();
+        for (round = 0; round < 2; round++) {
+                assert_int_equal(ev_config_parse(&cfg, EV_ROLE_PRODUCER, 5,
+                                                 argv, errstr, sizeof(errstr)),
+                                 EV_OK);
+                assert_int_equal(cfg.count, 5);
+                assert_int_equal(cfg.props_cnt, 1);
+                assert_string_equal(cfg.props[0].key, "k");
+                assert_string_equal(cfg.props[0].value, "v");
+                ev_config_free(&cfg);
+                assert_null(cfg.props);
+                assert_int_equal(cfg.props_cnt, 0);
+        }
+}
+
+/* ev_config_free on a zeroed cfg, and twice on the same one. */
+static void test_config_free_zeroed(void **state)
+{
+        struct ev_config cfg;
+
+        (void)state;
+        memset(&cfg, 0, sizeof(cfg));
+        ev_config_free(&cfg);
+        ev_config_free(&cfg);
+}
+
+/* --help lists every setting of the role, and only those. */
+static void test_config_usage(void **state)
+{
+        static const struct {
+                enum ev_role role;
+                const char *text;
+                bool present;
+        } cases[] = {
+            {P, "--brokers", true},   {P, "KAFKA_BOOTSTRAP_SERVERS", true},
+            {P, "--count", true},     {P, "EVENT_COUNT", true},
+            {P, "-X", true},          {P, "--help", true},
+            {P, "--group", false},    {P, "--no-schema", false},
+            {C, "--group", true},     {C, "KAFKA_GROUP_ID", true},
+            {C, "--no-schema", true}, {C, "VALIDATE_SCHEMA", true},
+            {C, "1048576", true},     {C, "--count", false},
+            {C, "--version", true},   {C, "log-events-consumer", true},
+        };
+        char buf[8192];
+        size_t i, failed = 0;
+
+        (void)state;
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                FILE *fp = fmemopen(buf, sizeof(buf), "w");
+
+                assert_non_null(fp);
+                ev_config_usage(cases[i].role, "event-test", fp);
+                assert_int_equal(fclose(fp), 0);
+                if (!strstr(buf, cases[i].text) != !cases[i].present) {
+                        print_error("usage for role %d: '%s' %s\n",
+                                    (int)cases[i].role, cases[i].text,
+                                    cases[i].present ? "missing" : "present");
+                        failed++;
+                }
+        }
+        print_message("%zu cases, %zu failed\n", i, failed);
+        assert_int_equal(failed, 0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_config_table),
+            cmocka_unit_test(test_config_parse_twice),
+            cmocka_unit_test(test_config_free_zeroed),
+            cmocka_unit_test(test_config_usage),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

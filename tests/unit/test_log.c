@@ -1,0 +1,283 @@
+/*
+ * Unit tests for common/log: level names, the threshold, and what reaches
+ * fd 2. Each record is captured by pointing fd 2 at a temporary file for the
+ * duration of one call; cmocka reports only after fd 2 is restored.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Comfortably more than one record (8 KiB). */
+#define CAPTURE_MAX 32768
+
+struct capture {
+        FILE *fp;  /* the temporary file fd 2 points to */
+        int saved; /* the real fd 2 */
+};
+
+static void capture_start(struct capture *cap)
+{
+        fflush(stderr);
+        cap->fp = tmpfile();
+        assert_non_null(cap->fp);
+        cap->saved = dup(STDERR_FILENO);
+        assert_true(cap->saved >= 0);
+        assert_true(dup2(fileno(cap->fp), STDERR_FILENO) >= 0);
+}
+
+/* Restores fd 2 and returns what was written to it, NUL-terminated. */
+static size_t capture_end(struct capture *cap, char *buf, size_t size)
+{
+        size_t n;
+        int restored = dup2(cap->saved, STDERR_FILENO);
+
+        close(cap->saved);
+        assert_true(restored >= 0);
+        rewind(cap->fp);
+        n = fread(buf, 1, size - 1, cap->fp);
+        buf[n] = '\0';
+        fclose(cap->fp);
+        return n;
+}
+
+/* Must run first: nothing has set the level yet. */
+static void test_log_default_level(void **state)
+{
+        struct capture cap;
+        char buf[CAPTURE_MAX];
+
+        (void)state;
+        capture_start(&cap);
+        ev_log(EV_LOG_DEBUG, "dropped");
+        ev_log(EV_LOG_INFO, "kept");
+        capture_end(&cap, buf, sizeof(buf));
+        assert_string_equal(buf, "INFO: kept\n");
+}
+
+static void test_log_level_parse(void **state)
+{
+        static const struct {
+                const char *name;
+                bool ok;
+                enum ev_log_level level;
+        } cases[] = {
+            {"debug", true, EV_LOG_DEBUG},
+            {"DEBUG", true, EV_LOG_DEBUG},
+            {"Debug", true, EV_LOG_DEBUG},
+            {"info", true, EV_LOG_INFO},
+            {"INFO", true, EV_LOG_INFO},
+            {"warn", true, EV_LOG_WARN},
+            {"WARN", true, EV_LOG_WARN},
+            {"warning", true, EV_LOG_WARN},
+            {"WARNING", true, EV_LOG_WARN},
+            {"error", true, EV_LOG_ERROR},
+            {"eRRoR", true, EV_LOG_ERROR},
+            {"", false, 0},
+            {"fatal", false, 0},
+            {"trace", false, 0},
+            {"inf", false, 0},
+            {"info ", false, 0},
+            {" info", false, 0},
+            {"information", false, 0},
+            {"errors", false, 0},
+            {"warnings", false, 0},
+            {"0", false, 0},
+            {"info\n", false, 0},
+        };
+        static const enum ev_log_level sentinels[] = {EV_LOG_DEBUG,
+                                                      EV_LOG_ERROR};
+        size_t i, j, failed = 0;
+
+        (void)state;
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                for (j = 0; j < 2; j++) {
+                        enum ev_log_level level = sentinels[j];
+                        bool ok = ev_log_level_parse(cases[i].name, &level);
+                        enum ev_log_level want =
+                            cases[i].ok ? cases[i].level : sentinels[j];
+
+                        if (ok != cases[i].ok || level != want) {
+                                print_error("case '%s': returned %d, level "
+                                            "%d\n",
+                                            cases[i].name, ok, (int)level);
+                                failed++;
+                        }
+                }
+        }
+        print_message("%zu cases, %zu failed\n", i, failed);
+        assert_int_equal(failed, 0);
+}
+
+static void test_log_records(void **state)
+{
+        static const struct {
+                const char *name;
+                enum ev_log_level threshold;
+                enum ev_log_level level;
+                const char *message;
+                const char *out; /* "": dropped */
+        } cases[] = {
+            {"plain error", EV_LOG_INFO, EV_LOG_ERROR, "plain",
+             "ERROR: plain\n"},
+            {"warn prefix", EV_LOG_INFO, EV_LOG_WARN, "w", "WARN: w\n"},
+            {"info prefix", EV_LOG_INFO, EV_LOG_INFO, "i", "INFO: i\n"},
+            {"debug prefix", EV_LOG_DEBUG, EV_LOG_DEBUG, "d", "DEBUG: d\n"},
+            {"hostile bytes", EV_LOG_INFO, EV_LOG_ERROR,
+             "line1\nline2\x1b[31m\xff\x80 end",
+             "ERROR: line1\\nline2\\x1b[31m\\xff\\x80 end\n"},
+            {"forged record", EV_LOG_INFO, EV_LOG_INFO, "ok\nERROR: forged",
+             "INFO: ok\\nERROR: forged\n"},
+            {"caller's newline", EV_LOG_INFO, EV_LOG_INFO, "done\n",
+             "INFO: done\\n\n"},
+            {"CR and tab", EV_LOG_INFO, EV_LOG_WARN, "a\rb\tc",
+             "WARN: a\\rb\\tc\n"},
+            {"line separators", EV_LOG_INFO, EV_LOG_WARN,
+             "a\xe2\x80\xa8"
+             "b\xc2\x85"
+             "c\xc2\x9b"
+             "d",
+             "WARN: a\\u2028b\\u0085c\\u009bd\n"},
+            {"overlong and surrogate", EV_LOG_INFO, EV_LOG_ERROR,
+             "\xc0\xaf\xed\xa0\x80", "ERROR: \\xc0\\xaf\\xed\\xa0\\x80\n"},
+            {"backslash kept", EV_LOG_INFO, EV_LOG_INFO, "C:\\tmp\\n",
+             "INFO: C:\\tmp\\n\n"},
+            {"UTF-8 kept", EV_LOG_INFO, EV_LOG_INFO,
+             "caf\xc3\xa9 \xf0\x9f\x98\x80",
+             "INFO: caf\xc3\xa9 \xf0\x9f\x98\x80\n"},
+            {"empty message", EV_LOG_INFO, EV_LOG_ERROR, "", "ERROR: \n"},
+            {"warn: info dropped", EV_LOG_WARN, EV_LOG_INFO, "x", ""},
+            {"warn: debug dropped", EV_LOG_WARN, EV_LOG_DEBUG, "x", ""},
+            {"warn: warn kept", EV_LOG_WARN, EV_LOG_WARN, "x", "WARN: x\n"},
+            {"warn: error kept", EV_LOG_WARN, EV_LOG_ERROR, "x", "ERROR: x\n"},
+            {"error: warn dropped", EV_LOG_ERROR, EV_LOG_WARN, "x", ""},
+            {"error: error kept", EV_LOG_ERROR, EV_LOG_ERROR, "x",
+             "ERROR: x\n"},
+            {"debug: debug kept", EV_LOG_DEBUG, EV_LOG_DEBUG, "x",
+             "DEBUG: x\n"},
+            {"info: debug dropped", EV_LOG_INFO, EV_LOG_DEBUG, "x", ""},
+        };
+        char buf[CAPTURE_MAX];
+        size_t i, failed = 0;
+
+        (void)state;
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct capture cap;
+
+                ev_log_set_level(cases[i].threshold);
+                capture_start(&cap);
+                ev_log(cases[i].level, "%s", cases[i].message);
+                capture_end(&cap, buf, sizeof(buf));
+                if (strcmp(buf, cases[i].out)) {
+                        print_error("case '%s': got \"%s\"\n", cases[i].name,
+                                    buf);
+                        failed++;
+                }
+        }
+        ev_log_set_level(EV_LOG_INFO);
+        print_message("%zu cases, %zu failed\n", i, failed);
+        assert_int_equal(failed, 0);
+}
+
+/* A NUL byte formatted into a record is escaped, not a terminator. */
+static void test_log_nul_byte(void **state)
+{
+        struct capture cap;
+        char buf[CAPTURE_MAX];
+        size_t n;
+
+        (void)state;
+        capture_start(&cap);
+        ev_log(EV_LOG_ERROR, "a%cb", 0);
+        n = capture_end(&cap, buf, sizeof(buf));
+        assert_int_equal(n, strlen("ERROR: a\\x00b\n"));
+        assert_string_equal(buf, "ERROR: a\\x00b\n");
+}
+
+/* A record longer than 8 KiB is cut at a whole escape or character and
+ * still ends with exactly one newline. */
+static void test_log_long_records(void **state)
+{
+        static const struct {
+                const char *name;
+                const char *unit;    /* repeated to fill the record */
+                const char *escaped; /* what one unit becomes */
+        } cases[] = {
+            {"ASCII", "a", "a"},
+            {"newlines", "\n", "\\n"},
+            {"3-byte UTF-8", "\xe2\x82\xac", "\xe2\x82\xac"},
+            {"invalid bytes", "\xff", "\\xff"},
+            {"ESC", "\x1b", "\\x1b"},
+            {"U+2028", "\xe2\x80\xa8", "\\u2028"},
+        };
+        static const char prefix[] = "ERROR: ";
+        char buf[CAPTURE_MAX];
+        size_t i, failed = 0;
+
+        (void)state;
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                size_t unit_len = strlen(cases[i].unit);
+                size_t esc_len = strlen(cases[i].escaped);
+                size_t units = 20000 / unit_len, body_len, u, n;
+                char *message = malloc(units * unit_len + 1);
+                struct capture cap;
+                bool ok = true;
+
+                assert_non_null(message);
+                for (u = 0; u < units; u++)
+                        memcpy(message + u * unit_len, cases[i].unit, unit_len);
+                message[units * unit_len] = '\0';
+                capture_start(&cap);
+                ev_log(EV_LOG_ERROR, "%s", message);
+                n = capture_end(&cap, buf, sizeof(buf));
+                free(message);
+
+                body_len = n - (sizeof(prefix) - 1) - 1;
+                if (n > 8192 || n < 8192 - 16 || buf[n - 1] != '\n' ||
+                    strchr(buf, '\n') != buf + n - 1 ||
+                    strncmp(buf, prefix, sizeof(prefix) - 1)) {
+                        print_error("case '%s': %zu bytes, not one record "
+                                    "of about 8 KiB\n",
+                                    cases[i].name, n);
+                        failed++;
+                        continue;
+                }
+                if (body_len % esc_len)
+                        ok = false;
+                for (u = 0; ok && u < body_len / esc_len; u++) {
+                        if (memcmp(buf + sizeof(prefix) - 1 + u * esc_len,
+                                   cases[i].escaped, esc_len))
+                                ok = false;
+                }
+                if (!ok) {
+                        print_error("case '%s': cut inside an escape or a "
+                                    "character (%zu bytes)\n",
+                                    cases[i].name, body_len);
+                        failed++;
+                }
+        }
+        print_message("%zu cases, %zu failed\n", i, failed);
+        assert_int_equal(failed, 0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_log_default_level),
+            cmocka_unit_test(test_log_level_parse),
+            cmocka_unit_test(test_log_records),
+            cmocka_unit_test(test_log_nul_byte),
+            cmocka_unit_test(test_log_long_records),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
