@@ -86,7 +86,7 @@ size_t ev_escape(const char *buf, size_t len, size_t max_in, int flags,
         while (in < end) {
                 unsigned long cp;
                 char esc[8];
-                size_t n = utf8_seq_len(s + in, end - in, &cp);
+                size_t n = utf8_seq_len(s + in, len - in, &cp);
                 size_t elen;
                 int raw = n == 0;
 
@@ -94,6 +94,10 @@ size_t ev_escape(const char *buf, size_t len, size_t max_in, int flags,
                         n = 1;
                         cp = s[in];
                 }
+                /* A character across max_in is left out whole, not shown
+                 * as the invalid bytes its first half would be. */
+                if (in + n > end)
+                        break;
                 elen = escape_one(cp, raw, flags, esc);
                 if (elen) {
                         if (o + elen >= out_size)

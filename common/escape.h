@@ -23,8 +23,8 @@ enum ev_escape_flags {
  * out, always NUL-terminated when out_size > 0. Escaped: C0 controls and DEL
  * ("\n", "\t", "\x1b", ...), C1 controls and U+2028/U+2029 ("\u0085"), and
  * every byte that is not part of valid UTF-8 ("\xff"). Valid UTF-8 text is
- * kept as is. A multi-byte sequence is never split: output stops at the last
- * whole escape that fits.
+ * kept as is. A multi-byte character or an escape is never split: output
+ * stops before one that would cross max_in or not fit in out.
  *
  * Returns the number of input bytes consumed (< len when cut short by
  * max_in or out_size). buf may contain NUL bytes; it is borrowed.

@@ -129,8 +129,10 @@ static bool string_field(json_t *root, const char *name, const char **val,
 
 static bool check_schema(json_t *root, struct ev_verdict *v)
 {
-        const char *ts, *service, *level, *message;
-        size_t ts_len, service_len, level_len, message_len, i;
+        /* Initialised only to quiet GCC's -O3 may-be-uninitialized, which
+         * cannot see through string_field's out-parameters. */
+        const char *ts = NULL, *service = NULL, *level = NULL, *message = NULL;
+        size_t ts_len = 0, service_len = 0, level_len = 0, message_len = 0, i;
 
         /* Presence first, in a fixed order, so the reported field does not
          * depend on which type error happens to be checked first. */

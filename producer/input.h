@@ -11,7 +11,9 @@
 
 struct ev_input;
 
-/* Opens path ("-" for stdin). Returns NULL with errstr set on failure. */
+/* Opens path ("-" for stdin). path is borrowed and must outlive the
+ * reader (error messages name it). Returns NULL with errstr set on
+ * failure. */
 struct ev_input *ev_input_new(const char *path, char *errstr,
                               size_t errstr_size);
 

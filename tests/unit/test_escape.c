@@ -140,8 +140,12 @@ static const struct escape_case escape_cases[] = {
     {"max_in after an escape", BYTES("ab\ncd"), 3, ROOMY, 0, "ab\\n", 3},
     /* Only the first max_in bytes are looked at, so a character cut by
      * max_in is no longer valid UTF-8 and shows as raw bytes. */
-    {"max_in inside a 3-byte char", BYTES("a\xe2\x82\xac"), 3, ROOMY, 0,
-     "a\\xe2\\x82", 3},
+    {"max_in inside a 3-byte char", BYTES("a\xe2\x82\xac"), 3, ROOMY, 0, "a",
+     1},
+    {"max_in after a 3-byte char", BYTES("a\xe2\x82\xac"), 4, ROOMY, 0,
+     "a\xe2\x82\xac", 4},
+    {"max_in inside invalid bytes", BYTES("a\xe2\x82x"), 2, ROOMY, 0, "a\\xe2",
+     2},
 
     /* A small out_size stops at the last whole character or escape. */
     {"out_size 1", BYTES("abc"), NO_CUT, 1, 0, "", 0},
