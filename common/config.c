@@ -259,6 +259,25 @@ static enum ev_err parse_env(struct ev_config *cfg, char *errstr,
         return EV_OK;
 }
 
+/* Explains getopt_long's '?' for arg, the argument it stopped at. */
+static void unknown_option(const char *arg, char *errstr, size_t errstr_size)
+{
+        const char *eq = strchr(arg, '=');
+
+        if (!strncmp(arg, "--", 2) && eq && optopt)
+                snprintf(errstr, errstr_size,
+                         "option '%.*s' takes no value (see --help)",
+                         (int)(eq - arg), arg);
+        /* An unknown short option inside a group ("-zq") leaves optind on
+         * its group: name it by optopt. */
+        else if (optopt > 0 && optopt < LONG_ONLY_BASE && strncmp(arg, "--", 2))
+                snprintf(errstr, errstr_size,
+                         "unknown option '-%c' (see --help)", optopt);
+        else
+                snprintf(errstr, errstr_size,
+                         "unknown option '%s' (see --help)", arg);
+}
+
 /* The setting behind getopt code c, or NULL. */
 static const struct setting *setting_for(int c)
 {
@@ -277,14 +296,14 @@ enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
         struct option longopts[SETTINGS_CNT + 3];
         char shortopts[3 * SETTINGS_CNT + 8];
         char source[64];
-        enum ev_err err;
+        enum ev_err err, env_err;
         int c;
 
         memset(cfg, 0, sizeof(*cfg));
         cfg->role = role;
-        err = parse_env(cfg, errstr, errstr_size);
-        if (err)
-                return err;
+        /* A bad variable is reported after the flags are read, so that
+         * --help and --version still answer. */
+        env_err = parse_env(cfg, errstr, errstr_size);
         build_options(role, longopts, shortopts);
         /* 0, not 1: glibc then resets its internal state too, so parsing
          * can run more than once per process (the unit tests do). */
@@ -311,17 +330,7 @@ enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
                                  argv[optind - 1]);
                         return EV_ERR_USAGE;
                 case '?':
-                        /* An unknown short option inside a group ("-zq")
-                         * leaves optind on its group: name it by optopt. */
-                        if (optopt > 0 && optopt < LONG_ONLY_BASE &&
-                            strncmp(argv[optind - 1], "--", 2))
-                                snprintf(errstr, errstr_size,
-                                         "unknown option '-%c' (see --help)",
-                                         optopt);
-                        else
-                                snprintf(errstr, errstr_size,
-                                         "unknown option '%s' (see --help)",
-                                         argv[optind - 1]);
+                        unknown_option(argv[optind - 1], errstr, errstr_size);
                         return EV_ERR_USAGE;
                 }
                 s = setting_for(c);
@@ -335,6 +344,8 @@ enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
                 if (err)
                         return err;
         }
+        if (env_err)
+                return env_err;
         if (optind < argc) {
                 snprintf(errstr, errstr_size,
                          "unexpected argument '%s' (see --help)", argv[optind]);

@@ -166,6 +166,10 @@ bool ev_event_validate(const char *buf, size_t len,
                        const struct ev_event_rules *rules, json_t **root,
                        struct ev_verdict *v)
 {
+        /* DECODE_ANY so that "42" is reported as not_object, not as a
+         * parse error; ALLOW_NUL because "\u0000" is valid JSON. */
+        const size_t flags =
+            JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL;
         json_error_t jerr;
         json_t *obj;
         bool ok;
@@ -177,11 +181,12 @@ bool ev_event_validate(const char *buf, size_t len,
         if (len > rules->max_payload_bytes)
                 return verdict(v, EV_REASON_TOO_LARGE, "%zu bytes, limit %zu",
                                len, rules->max_payload_bytes);
-        /* DECODE_ANY so that "42" is reported as not_object, not as a
-         * parse error; ALLOW_NUL because "\u0000" is valid JSON. */
-        obj = json_loadb(
-            buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
-            &jerr);
+        obj = json_loadb(buf, len, flags, &jerr);
+        /* jansson keeps integers in a long long; a larger one is still
+         * valid JSON, so parse it as a real rather than call it toxic. */
+        if (!obj && json_error_code(&jerr) == json_error_numeric_overflow)
+                obj = json_loadb(buf, len, flags | JSON_DECODE_INT_AS_REAL,
+                                 &jerr);
         if (!obj)
                 return verdict(v, EV_REASON_NOT_JSON, "%s at byte %d",
                                jerr.text, jerr.position);

@@ -62,6 +62,7 @@ static enum ev_err consume(const struct ev_config *cfg, struct ev_source *src,
 
 int main(int argc, char **argv)
 {
+        static char stdout_buf[1 << 16];
         struct ev_source *src = NULL;
         struct ev_pipeline pl;
         struct ev_config cfg;
@@ -78,8 +79,9 @@ int main(int argc, char **argv)
                 goto out;
         ev_signals_install();
         /* Fully buffered even on a terminal: the pipeline flushes once per
-         * batch, before acknowledging it. */
-        setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+         * batch, before acknowledging it. glibc ignores the size unless it
+         * is also given the buffer. */
+        setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 
         src = ev_kafka_source_new(&cfg, &err, errstr, sizeof(errstr));
         if (!src) {

@@ -18,50 +18,60 @@ void ev_pipeline_init(struct ev_pipeline *pl, FILE *out,
         pl->rules = *rules;
 }
 
+/* Validates and writes one message, counting it in batch. */
 static enum ev_err process_one(struct ev_pipeline *pl, struct ev_source *src,
-                               const struct ev_msg *msg, char *errstr,
+                               const struct ev_msg *msg,
+                               struct ev_pipeline_stats *batch, char *errstr,
                                size_t errstr_size)
 {
         struct ev_verdict verdict;
-        json_t *root = NULL;
         char where[256];
-        enum ev_err err = EV_OK;
-        bool reserialise;
 
-        pl->stats.consumed++;
+        batch->consumed++;
         if (!msg->payload) {
                 /* A compaction tombstone deletes its key; nothing to
                  * print. */
-                pl->stats.tombstones++;
+                batch->tombstones++;
                 return EV_OK;
         }
-        /* Parse into a tree only when the raw bytes cannot be printed as
-         * one line; usually they can, and are written untouched. */
-        reserialise = ev_sink_needs_reserialise(msg->payload, msg->len);
-        if (ev_event_validate(msg->payload, msg->len, &pl->rules,
-                              reserialise ? &root : NULL, &verdict)) {
-                pl->stats.valid++;
-                err = ev_sink_write_valid(pl->out, msg->payload, msg->len, root,
-                                          errstr, errstr_size);
-                json_decref(root);
-                return err;
+        if (ev_event_validate(msg->payload, msg->len, &pl->rules, NULL,
+                              &verdict)) {
+                batch->valid++;
+                return ev_sink_write_valid(pl->out, msg->payload, msg->len,
+                                           errstr, errstr_size);
         }
-        pl->stats.toxic++;
-        pl->stats.by_reason[verdict.reason]++;
+        batch->toxic++;
+        batch->by_reason[verdict.reason]++;
         src->ops->describe(src, msg, where, sizeof(where));
         ev_sink_report_toxic(msg->payload, msg->len, &verdict, where);
         return EV_OK;
+}
+
+static void add_stats(struct ev_pipeline_stats *to,
+                      const struct ev_pipeline_stats *from)
+{
+        int r;
+
+        to->consumed += from->consumed;
+        to->valid += from->valid;
+        to->toxic += from->toxic;
+        to->tombstones += from->tombstones;
+        for (r = 0; r < EV_REASON__CNT; r++)
+                to->by_reason[r] += from->by_reason[r];
 }
 
 enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
                             struct ev_msg *msgs, size_t cnt, char *errstr,
                             size_t errstr_size)
 {
+        struct ev_pipeline_stats batch;
         enum ev_err err = EV_OK;
         size_t i;
 
+        memset(&batch, 0, sizeof(batch));
         for (i = 0; i < cnt && !err; i++)
-                err = process_one(pl, src, &msgs[i], errstr, errstr_size);
+                err =
+                    process_one(pl, src, &msgs[i], &batch, errstr, errstr_size);
         /* One flush per batch: a write(2) per event would cost more than
          * the validation itself on a pipe. */
         if (!err && fflush(pl->out) == EOF) {
@@ -69,11 +79,14 @@ enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
                          strerror(errno));
                 err = EV_ERR_IO;
         }
-        if (err)
+        if (err) {
                 src->ops->release(src, msgs, cnt);
-        else
-                src->ops->ack(src, msgs, cnt);
-        return err;
+                pl->stats.unacknowledged += cnt;
+                return err;
+        }
+        src->ops->ack(src, msgs, cnt);
+        add_stats(&pl->stats, &batch);
+        return EV_OK;
 }
 
 void ev_pipeline_summary(const struct ev_pipeline_stats *stats, char *buf,
@@ -91,4 +104,7 @@ void ev_pipeline_summary(const struct ev_pipeline_stats *stats, char *buf,
                 off += (size_t)snprintf(buf + off, size - off, " %s=%lu",
                                         ev_reason_name((enum ev_reason)r),
                                         stats->by_reason[r]);
+        if (off < size)
+                snprintf(buf + off, size - off, " unacknowledged=%lu",
+                         stats->unacknowledged);
 }

@@ -12,12 +12,15 @@
 #include "event.h"
 #include "transport.h"
 
+/* Counts of acknowledged messages, except unacknowledged: the messages of
+ * batches released after an output failure, to be delivered again. */
 struct ev_pipeline_stats {
         unsigned long consumed; /* = valid + toxic + tombstones */
         unsigned long valid;
         unsigned long toxic;
         unsigned long tombstones;
         unsigned long by_reason[EV_REASON__CNT];
+        unsigned long unacknowledged;
 };
 
 struct ev_pipeline {
@@ -40,8 +43,8 @@ enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
                             struct ev_msg *msgs, size_t cnt, char *errstr,
                             size_t errstr_size);
 
-/* Writes "consumed=N valid=N toxic=N tombstones=N" and a count per toxic
- * reason into buf. */
+/* Writes "consumed=N valid=N toxic=N tombstones=N", a count per toxic
+ * reason and "unacknowledged=N" into buf. */
 void ev_pipeline_summary(const struct ev_pipeline_stats *stats, char *buf,
                          size_t size);
 

@@ -10,35 +10,31 @@
 #include "escape.h"
 #include "log.h"
 
-bool ev_sink_needs_reserialise(const char *payload, size_t len)
-{
-        return memchr(payload, '\n', len) || memchr(payload, '\r', len);
-}
-
 static enum ev_err write_failed(char *errstr, size_t errstr_size)
 {
         snprintf(errstr, errstr_size, "writing to stdout: %s", strerror(errno));
         return EV_ERR_IO;
 }
 
-/* jansson streams its serialisation through this, so the hot path never
- * allocates a copy. */
-static int dump_to_file(const char *buf, size_t size, void *data)
-{
-        return fwrite(buf, 1, size, data) == size ? 0 : -1;
-}
-
 enum ev_err ev_sink_write_valid(FILE *out, const char *payload, size_t len,
-                                json_t *root, char *errstr, size_t errstr_size)
+                                char *errstr, size_t errstr_size)
 {
-        if (root) {
-                if (json_dump_callback(root, dump_to_file, out,
-                                       JSON_COMPACT | JSON_PRESERVE_ORDER))
-                        return write_failed(errstr, errstr_size);
-        } else if (fwrite(payload, 1, len, out) != len) {
-                return write_failed(errstr, errstr_size);
+        size_t start = 0, i;
+
+        /* Usually there is no line break: one fwrite, checked by memchr. */
+        if (memchr(payload, '\n', len) || memchr(payload, '\r', len)) {
+                for (i = 0; i < len; i++) {
+                        if (payload[i] != '\n' && payload[i] != '\r')
+                                continue;
+                        if (fwrite(payload + start, 1, i - start, out) !=
+                                i - start ||
+                            putc(' ', out) == EOF)
+                                return write_failed(errstr, errstr_size);
+                        start = i + 1;
+                }
         }
-        if (putc('\n', out) == EOF)
+        if (fwrite(payload + start, 1, len - start, out) != len - start ||
+            putc('\n', out) == EOF)
                 return write_failed(errstr, errstr_size);
         return EV_OK;
 }

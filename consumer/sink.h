@@ -10,25 +10,21 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include <jansson.h>
-
 #include "err.h"
 #include "event.h"
 
 /* Bytes of a toxic payload shown in its report line. */
 #define EV_SINK_EXCERPT_BYTES 512
 
-/* True when the payload cannot be written as one line as it is (it holds a
- * raw line break, legal as JSON whitespace). */
-bool ev_sink_needs_reserialise(const char *payload, size_t len);
-
 /*
- * Appends one line to out: the payload bytes as received, or, when root is
- * not NULL, root's compact serialisation. root is borrowed. Returns
+ * Appends one line to out: the payload bytes as received, except that each
+ * raw CR or LF becomes a space. payload must be valid JSON, where a raw line
+ * break can only be whitespace between tokens (a string cannot hold one), so
+ * the line is the same event, byte for byte everywhere else. Returns
  * EV_ERR_IO with errstr set when out fails.
  */
 enum ev_err ev_sink_write_valid(FILE *out, const char *payload, size_t len,
-                                json_t *root, char *errstr, size_t errstr_size);
+                                char *errstr, size_t errstr_size);
 
 /* Logs "ERROR: Malformed JSON received: ..." or "ERROR: Invalid event
  * received: ..." with the escaped excerpt, the reason, its detail and

@@ -257,6 +257,27 @@ static const struct event_case event_cases[] = {
      BYTES("{\"timestamp\":\"" GOOD_TS "\",\"service_name\":\"api\","
            "\"level\":\"INFO\",\"message\":\"hi\",\"x\":{\"a\":1,\"a\":2}}"),
      NOT_JSON, "duplicate"},
+
+    /* Numbers beyond what jansson holds are still JSON. */
+    {"integer beyond 64 bits",
+     BYTES("{\"timestamp\":\"" GOOD_TS "\",\"service_name\":\"api\","
+           "\"level\":\"INFO\",\"message\":\"hi\",\"n\":"
+           "123456789012345678901234}"),
+     VALID, NULL},
+    {"negative integer beyond 64 bits",
+     BYTES("{\"timestamp\":\"" GOOD_TS "\",\"service_name\":\"api\","
+           "\"level\":\"INFO\",\"message\":\"hi\",\"n\":"
+           "-18446744073709551617}"),
+     VALID, NULL},
+    {"duplicate key beside a big integer",
+     BYTES("{\"timestamp\":\"" GOOD_TS "\",\"service_name\":\"api\","
+           "\"level\":\"INFO\",\"message\":\"hi\",\"n\":"
+           "18446744073709551616,\"n\":1}"),
+     NOT_JSON, "duplicate"},
+    {"real overflow",
+     BYTES("{\"timestamp\":\"" GOOD_TS "\",\"service_name\":\"api\","
+           "\"level\":\"INFO\",\"message\":\"hi\",\"n\":1e400}"),
+     NOT_JSON, "overflow"},
 };
 
 struct rules_case {
