@@ -30,6 +30,7 @@ scripts/build.sh build >&2
 
 pids=()
 started_kafka=false
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   local pid
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
