@@ -5,6 +5,11 @@
 #   scripts/kafka.sh start    fetch jars if needed, start a FRESH broker, wait until it serves metadata
 #   scripts/kafka.sh stop     stop it (exit 0 if nothing was running)
 #   scripts/kafka.sh status   exit 0 if running, 3 if not
+#   scripts/kafka.sh topic NAME PARTITIONS
+#                             create topic NAME with PARTITIONS partitions on the
+#                             broker `start` launched for KAFKA_HOME_DIR (at the
+#                             address it advertises), wait until every partition
+#                             has a leader; fails if that broker is not running
 #
 # Environment:
 #   KAFKA_HOME_DIR  state directory (default: <repo>/.kafka, git-ignored)
@@ -18,6 +23,7 @@ set -euo pipefail
 readonly KAFKA_VERSION=4.1.0
 readonly START_TIMEOUT_S=60
 readonly STOP_TIMEOUT_S=20
+readonly TOPIC_TIMEOUT_S=30
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$script_dir/.." && pwd)
@@ -188,6 +194,16 @@ format_storage() {
     }
 }
 
+# The broker's own admin tool, in the style of run_storage_tool. Its log
+# (the whole AdminClient config at INFO) goes to stderr; stdout carries its
+# one-line answer ("Created topic t.", "Error while executing ...").
+run_topic_tool() {
+  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$support_dir/log4j2.properties" \
+    -Dkafka.dev.log.target=SYSTEM_ERR \
+    -cp "$libs_dir/*" org.apache.kafka.tools.TopicCommand "$@"
+}
+
 stop_pid() {
   local pid=$1 deadline
   kill -TERM "$pid" 2>/dev/null || true
@@ -293,11 +309,58 @@ cmd_status() {
   return 3
 }
 
-main() {
-  if [[ $# -ne 1 || ! $1 =~ ^(start|stop|status)$ ]]; then
-    echo "usage: $0 start|stop|status" >&2
-    exit 2
+# Creating the topic up front, rather than letting the first producer
+# auto-create it, is the only way to get more than num.partitions (1).
+cmd_topic() {
+  local name=$1 partitions=$2 pid address out deadline
+  # Kafka's own rules (Topic.validate); checked here so a typo gets a clear
+  # message instead of a JVM start and a stack trace.
+  [[ $name =~ ^[A-Za-z0-9._-]{1,249}$ && $name != . && $name != .. ]] \
+    || die "invalid topic name '$name' (1-249 of A-Z a-z 0-9 . _ -)"
+  [[ $partitions =~ ^[1-9][0-9]{0,4}$ ]] \
+    || die "PARTITIONS must be a whole number from 1, got '$partitions'"
+  pid=$(running_pid) \
+    || die "no broker running for $state_dir; start it with: $0 start"
+  address=$(bootstrap_address)
+  # A live JVM is not a serving broker; without this check the admin client
+  # would retry silently for its 60 s default API timeout.
+  kcat -b "$address" -L -m 2 >/dev/null 2>&1 \
+    || die "broker (pid $pid) does not answer on $address"
+  # The jars are fetched only by `start`, and replacing them under a running
+  # JVM is not safe: a broker started before kafka-tools was added to the POM
+  # has to be restarted.
+  compgen -G "$libs_dir/kafka-tools-$KAFKA_VERSION.jar" >/dev/null \
+    || die "kafka-tools is missing from $libs_dir (broker started with an older pom.xml); restart it: $0 stop && $0 start"
+  if ! out=$(run_topic_tool --bootstrap-server "$address" --create \
+      --topic "$name" --partitions "$partitions" --replication-factor 1 \
+      2>>"$log_file"); then
+    [[ -z $out ]] || printf '%s\n' "$out" >&2
+    die "creating topic '$name' failed; see $log_file"
   fi
+  # The controller has accepted the topic; wait until the broker serves
+  # metadata with a leader for every partition, so a client started right
+  # after this returns never sees it half-created.
+  deadline=$(( $(now_us) + TOPIC_TIMEOUT_S * 1000000 ))
+  until [[ $(kcat -b "$address" -L -t "$name" -m 2 2>/dev/null \
+      | grep -c '^    partition [0-9]*, leader [0-9]') == "$partitions" ]]; do
+    (( $(now_us) < deadline )) \
+      || die "topic '$name' created, but not all $partitions partitions have a leader after ${TOPIC_TIMEOUT_S}s"
+    sleep 0.1
+  done
+  log "created topic $name with $partitions partition(s) on $address"
+}
+
+usage() {
+  echo "usage: $0 start|stop|status|topic NAME PARTITIONS" >&2
+  exit 2
+}
+
+main() {
+  case ${1:-} in
+    start | stop | status) [[ $# -eq 1 ]] || usage ;;
+    topic) [[ $# -eq 3 ]] || usage ;;
+    *) usage ;;
+  esac
   mkdir -p "$state_dir"
   state_dir=$(cd "$state_dir" && pwd)
   libs_dir=$state_dir/libs
@@ -315,6 +378,7 @@ main() {
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
+    topic) cmd_topic "$2" "$3" ;;
   esac
 }
 

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The command-line contract of both binaries: --help and --version, and the
+# sysexits(3) codes for bad input, each with one stderr line naming the
+# culprit. Needs no broker: every case stops before connecting (and the
+# brokers point at a closed port in case one did not).
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1
+
+# Every environment variable each binary reads (common/config.c).
+readonly COMMON_ENV=(KAFKA_BOOTSTRAP_SERVERS KAFKA_TOPIC LOG_LEVEL)
+readonly PRODUCER_ENV=(EVENT_COUNT MALFORMED_COUNT PUBLISH_RATE INPUT_FILE
+  FLUSH_TIMEOUT)
+readonly CONSUMER_ENV=(KAFKA_GROUP_ID MAX_PAYLOAD_BYTES VALIDATE_SCHEMA
+  MAX_MESSAGES IDLE_EXIT_SECONDS)
+
+# run NAME BINARY ARGS...: runs it, leaving NAME.out, NAME.err and $RC.
+run() {
+  local name=$1
+  shift
+  RC=0
+  "$@" >"$IT_TMP/$name.out" 2>"$IT_TMP/$name.err" || RC=$?
+}
+
+# expect_error CODE WORD BINARY ARGS...: exit CODE, nothing on stdout,
+# exactly one stderr line, an ERROR naming WORD.
+expect_error() {
+  local code=$1 word=$2 what n
+  shift 2
+  what="${1##*/} ${*:2}"
+  run err "$@"
+  expect_eq "exit status of '$what'" "$RC" "$code"
+  [[ ! -s $IT_TMP/err.out ]] || fail "'$what' wrote to stdout"
+  n=$(count_lines "$IT_TMP/err.err")
+  expect_eq "stderr lines of '$what'" "$n" 1
+  grep -q '^ERROR: ' "$IT_TMP/err.err" || fail "'$what': stderr is not an ERROR line"
+  grep -qF -- "$word" "$IT_TMP/err.err" ||
+    fail "'$what': the error does not name '$word': $(cat "$IT_TMP/err.err")"
+}
+
+for role in producer consumer; do
+  if [[ $role == producer ]]; then
+    bin=$PRODUCER
+    own=("${PRODUCER_ENV[@]}")
+    other=("${CONSUMER_ENV[@]}")
+  else
+    bin=$CONSUMER
+    own=("${CONSUMER_ENV[@]}")
+    other=("${PRODUCER_ENV[@]}")
+  fi
+
+  run help "$bin" --help
+  expect_eq "$role --help exit status" "$RC" 0
+  [[ ! -s $IT_TMP/help.err ]] || fail "$role --help wrote to stderr"
+  grep -q "^Usage: event-$role " "$IT_TMP/help.out" ||
+    fail "$role --help does not start with its usage line"
+  for var in "${COMMON_ENV[@]}" "${own[@]}"; do
+    grep -qw -- "$var" "$IT_TMP/help.out" ||
+      fail "$role --help does not mention $var"
+  done
+  for var in "${other[@]}"; do
+    if grep -qw -- "$var" "$IT_TMP/help.out"; then
+      fail "$role --help mentions $var, which only the other binary reads"
+    fi
+  done
+  run help-short "$bin" -h
+  cmp -s "$IT_TMP/help.out" "$IT_TMP/help-short.out" ||
+    fail "$role -h and --help differ"
+
+  run version "$bin" --version
+  expect_eq "$role --version exit status" "$RC" 0
+  n=$(count_lines "$IT_TMP/version.out")
+  expect_eq "$role --version lines" "$n" 1
+  grep -qE "^event-$role [0-9]+\.[0-9]+\.[0-9]+ \(librdkafka [0-9.]+" \
+    "$IT_TMP/version.out" ||
+    fail "$role --version: unexpected output: $(cat "$IT_TMP/version.out")"
+
+  expect_error 64 "-t/--topic" "$bin" -t ''
+  expect_error 64 "--no-such-option" "$bin" --no-such-option
+  expect_error 64 "'stray'" "$bin" stray
+  expect_error 64 "-X" "$bin" -X novalue
+  expect_error 64 "--log-level" "$bin" --log-level loud
+  expect_error 78 "no.such.property" "$bin" -X no.such.property=1
+done
+
+expect_error 64 "--count" "$PRODUCER" --count abc
+expect_error 64 "--count" "$PRODUCER" --count -1
+expect_error 64 "--rate" "$PRODUCER" --rate fast
+expect_error 64 "EVENT_COUNT" env EVENT_COUNT=abc "$PRODUCER"
+expect_error 74 "/nonexistent/events.txt" "$PRODUCER" --input /nonexistent/events.txt
+expect_error 64 "--max-messages" "$CONSUMER" --max-messages abc
+expect_error 64 "--idle-exit" "$CONSUMER" --idle-exit -1
+expect_error 64 "--max-payload-bytes" "$CONSUMER" --max-payload-bytes 0
+expect_error 64 "VALIDATE_SCHEMA" env VALIDATE_SCHEMA=maybe "$CONSUMER"
+# The offset store is what makes "acknowledge after output" work.
+expect_error 78 "enable.auto.offset.store" "$CONSUMER" \
+  -X enable.auto.offset.store=true
+log "ok: help, version and every usage error behave"

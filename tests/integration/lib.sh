@@ -1,0 +1,210 @@
+# shellcheck shell=bash
+# Helpers shared by the integration tests; sourced, never run.
+#
+# Every test is run by ctest as
+#   bash tests/integration/NAME.sh PRODUCER CONSUMER
+# with PRODUCER and CONSUMER the paths of the built binaries, against a real
+# Kafka broker that scripts/test.sh (or a developer) started with
+# scripts/kafka.sh. The contract with whoever starts that broker:
+#
+#   KAFKA_BOOTSTRAP_SERVERS  the broker the tests talk to (default
+#                            127.0.0.1:9092, what `scripts/kafka.sh start`
+#                            gives with no environment; scripts/test.sh sets
+#                            all three to its own broker)
+#   KAFKA_HOME_DIR, KAFKA_PORT
+#                            passed through to scripts/kafka.sh for
+#                            `kafka.sh topic` (multi-partition topics); unset,
+#                            kafka.sh looks at its default broker. They must
+#                            name the broker KAFKA_BOOTSTRAP_SERVERS points at,
+#                            which create_topic checks.
+#   KAFKA_SH                 kafka.sh to use (default: the one in this repo)
+#   IT_KEEP                  set: keep each test's temporary directory
+#
+# A broker that does not answer is a failure, never a skip (DESIGN.md, 3).
+# Each run uses topics and groups of its own, so runs never see each other's
+# messages or offsets, and tests can run in parallel.
+set -euo pipefail
+
+IT_NAME=$(basename "$0" .sh)
+IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly IT_NAME IT_DIR
+
+# The settings both binaries read from the environment: one left over in the
+# caller's shell (INPUT_FILE, MAX_MESSAGES...) would change what a test
+# runs. Tests pass everything they need as flags.
+unset KAFKA_TOPIC KAFKA_GROUP_ID EVENT_COUNT MALFORMED_COUNT PUBLISH_RATE \
+  INPUT_FILE FLUSH_TIMEOUT MAX_PAYLOAD_BYTES VALIDATE_SCHEMA MAX_MESSAGES \
+  IDLE_EXIT_SECONDS LOG_LEVEL
+
+BROKERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
+KAFKA_SH=${KAFKA_SH:-$IT_DIR/../../scripts/kafka.sh}
+export KAFKA_BOOTSTRAP_SERVERS=$BROKERS
+
+if [[ $# -lt 2 ]]; then
+  echo "usage: $0 PRODUCER CONSUMER" >&2
+  exit 2
+fi
+PRODUCER=$1
+CONSUMER=$2
+# shellcheck disable=SC2034 # used by the tests that source this file
+readonly PRODUCER CONSUMER BROKERS KAFKA_SH
+
+IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/it-$IT_NAME.XXXXXX")
+# Pids of background processes this test started; cleanup ends any still
+# running so a failed test never leaves a consumer behind.
+IT_PIDS=()
+
+log() { printf '[%s] %s\n' "$IT_NAME" "$*" >&2; }
+
+fail() {
+  printf 'FAIL [%s]: %s\n' "$IT_NAME" "$*" >&2
+  exit 1
+}
+
+it_cleanup() {
+  local rc=$? pid f
+  for pid in "${IT_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${IT_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ $rc -ne 0 ]]; then
+    # What the binaries said is the first thing one needs after a failure.
+    for f in "$IT_TMP"/*.out "$IT_TMP"/*.err; do
+      [[ -s $f ]] || continue
+      printf -- '--- %s (last 15 lines, cat -v) ---\n' "${f##*/}" >&2
+      tail -n 15 "$f" | cat -v >&2
+    done
+  fi
+  if [[ -n ${IT_KEEP:-} ]]; then
+    log "kept $IT_TMP (IT_KEEP is set)"
+  else
+    rm -rf "$IT_TMP"
+  fi
+}
+trap it_cleanup EXIT
+
+# Starts "$@" in the background and records its pid (in $! too).
+# Redirections written after `spawn ...` are opened by this shell, which is
+# fine for files but would block on a FIFO: start those with & directly.
+spawn() {
+  "$@" &
+  IT_PIDS+=("$!")
+}
+
+# Waits for a process started with spawn and returns its exit status; it is
+# then no longer ours to signal (its pid may be reused).
+reap() {
+  local pid=$1 rc=0 i
+  wait "$pid" || rc=$?
+  for i in "${!IT_PIDS[@]}"; do
+    [[ ${IT_PIDS[$i]} != "$pid" ]] || unset "IT_PIDS[$i]"
+  done
+  return "$rc"
+}
+
+# A topic or group name no other run uses: test, what, time, pid.
+unique_name() {
+  printf 'it-%s-%s-%s-%s' "$IT_NAME" "$1" "$(date +%s%N)" "$$"
+}
+
+require_broker() {
+  kcat -b "$BROKERS" -L -m 5 >/dev/null 2>"$IT_TMP/kcat-L.err" ||
+    fail "no Kafka broker answers at $BROKERS: $(tail -n 1 "$IT_TMP/kcat-L.err")." \
+      "Start one with scripts/kafka.sh start and set KAFKA_BOOTSTRAP_SERVERS."
+}
+
+# Waits up to $1 seconds for "${@:2}" to succeed; fails the wait otherwise.
+wait_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# create_topic NAME PARTITIONS: through kafka.sh, which must be running the
+# broker the tests talk to; checked first, so a mismatch is named instead of
+# creating a topic on somebody else's broker.
+create_topic() {
+  local name=$1 partitions=$2 status address
+  [[ -x $KAFKA_SH ]] || fail "KAFKA_SH=$KAFKA_SH is not an executable kafka.sh"
+  status=$("$KAFKA_SH" status 2>&1) ||
+    fail "kafka.sh status: $status (KAFKA_HOME_DIR=${KAFKA_HOME_DIR:-<default>}" \
+      "KAFKA_PORT=${KAFKA_PORT:-<default>}); the tests need the broker at" \
+      "$BROKERS to be one kafka.sh runs"
+  address=${status##*bootstrap }
+  [[ ${address/localhost/127.0.0.1} == "${BROKERS/localhost/127.0.0.1}" ]] ||
+    fail "kafka.sh (KAFKA_HOME_DIR=${KAFKA_HOME_DIR:-<default>}) runs the" \
+      "broker at $address, but KAFKA_BOOTSTRAP_SERVERS is $BROKERS;" \
+      "set KAFKA_HOME_DIR/KAFKA_PORT to match"
+  "$KAFKA_SH" topic "$name" "$partitions" 2>"$IT_TMP/kafka-topic.err" ||
+    fail "kafka.sh topic $name $partitions failed: $(cat "$IT_TMP/kafka-topic.err")"
+}
+
+# Every message of TOPIC as kcat sees it, one per line (payload bytes as
+# stored; a NULL value is an empty line).
+kcat_read() {
+  kcat -b "$BROKERS" -C -e -q -o beginning -t "$1" -f '%s\n' ||
+    fail "kcat could not read topic $1"
+}
+
+# The one "Summary:" line the consumer logs at exit, without its prefix.
+summary_of() {
+  local n
+  n=$(grep -c '^INFO: Summary: ' "$1" || true)
+  [[ $n -eq 1 ]] || fail "$1: expected exactly one summary line, found $n"
+  grep '^INFO: Summary: ' "$1" | sed 's/^INFO: Summary: //'
+}
+
+# expect_summary FILE key=value...: each pair must be in the summary as it is.
+expect_summary() {
+  local file=$1 summary pair
+  shift
+  summary=" $(summary_of "$file") "
+  for pair in "$@"; do
+    [[ $summary == *" $pair "* ]] ||
+      fail "${file##*/}: summary lacks '$pair': $summary"
+  done
+}
+
+count_lines() {
+  local n
+  n=$(wc -l <"$1")
+  echo $((n))
+}
+
+# Lines of FILE beginning with the fixed string PREFIX.
+count_prefix() {
+  awk -v p="$2" 'index($0, p) == 1 { n++ } END { print n + 0 }' "$1"
+}
+
+expect_eq() {
+  [[ $2 == "$3" ]] || fail "$1: expected $3, got $2"
+}
+
+# N valid events, one per line, each unique (tag and seq), spread over
+# several services and holding non-ASCII text: make_events N TAG
+make_events() {
+  python3 - "$1" "$2" <<'EOF'
+import json, sys
+n, tag = int(sys.argv[1]), sys.argv[2]
+services = ["auth-service", "payment-service", "search-service",
+            "api-gateway", "inventory-service", "notification-service"]
+levels = ["DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+for i in range(n):
+    ev = {"timestamp": "2026-11-22T10:15:%02d.%03dZ" % (i % 60, i % 1000),
+          "service_name": services[i % len(services)],
+          "level": levels[i % len(levels)],
+          "message": "event %d of %s \u00e9t\u00e9 \u2713" % (i, tag),
+          "tag": tag, "seq": i}
+    print(json.dumps(ev, ensure_ascii=False, separators=(",", ":")))
+EOF
+}
+
+# Runs the python checks in check.py: check SUBCOMMAND ARGS...
+check() {
+  python3 "$IT_DIR/check.py" "$@" || fail "check $1 failed (see above)"
+}
