@@ -15,40 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "log.h"
 
 /* Comfortably more than one record (8 KiB). */
 #define CAPTURE_MAX 32768
-
-struct capture {
-        FILE *fp;  /* the temporary file fd 2 points to */
-        int saved; /* the real fd 2 */
-};
-
-static void capture_start(struct capture *cap)
-{
-        fflush(stderr);
-        cap->fp = tmpfile();
-        assert_non_null(cap->fp);
-        cap->saved = dup(STDERR_FILENO);
-        assert_true(cap->saved >= 0);
-        assert_true(dup2(fileno(cap->fp), STDERR_FILENO) >= 0);
-}
-
-/* Restores fd 2 and returns what was written to it, NUL-terminated. */
-static size_t capture_end(struct capture *cap, char *buf, size_t size)
-{
-        size_t n;
-        int restored = dup2(cap->saved, STDERR_FILENO);
-
-        close(cap->saved);
-        assert_true(restored >= 0);
-        rewind(cap->fp);
-        n = fread(buf, 1, size - 1, cap->fp);
-        buf[n] = '\0';
-        fclose(cap->fp);
-        return n;
-}
 
 /* Must run first: nothing has set the level yet. */
 static void test_log_default_level(void **state)

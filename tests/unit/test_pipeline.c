@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "capture.h"
 #include "escape.h"
 #include "pipeline.h"
 #include "sink.h"
@@ -257,36 +258,6 @@ static bool fake_check(const struct fake_source *fake, enum fake_state state,
                 ok = false;
         }
         return ok;
-}
-
-struct capture {
-        FILE *fp;  /* the temporary file fd 2 points to */
-        int saved; /* the real fd 2 */
-};
-
-static void capture_start(struct capture *cap)
-{
-        fflush(stderr);
-        cap->fp = tmpfile();
-        assert_non_null(cap->fp);
-        cap->saved = dup(STDERR_FILENO);
-        assert_true(cap->saved >= 0);
-        assert_true(dup2(fileno(cap->fp), STDERR_FILENO) >= 0);
-}
-
-/* Restores fd 2 and returns what was written to it, NUL-terminated. */
-static size_t capture_end(struct capture *cap, char *buf, size_t size)
-{
-        size_t n;
-        int restored = dup2(cap->saved, STDERR_FILENO);
-
-        close(cap->saved);
-        assert_true(restored >= 0);
-        rewind(cap->fp);
-        n = fread(buf, 1, size - 1, cap->fp);
-        buf[n] = '\0';
-        fclose(cap->fp);
-        return n;
 }
 
 /* A temporary output file, fully buffered with a buffer of bufsize bytes
