@@ -185,6 +185,16 @@ expect_eq() {
   [[ $2 == "$3" ]] || fail "$1: expected $3, got $2"
 }
 
+# consume_rest TOPIC GROUP N NAME: one more run of GROUP, which must read the
+# N messages its earlier runs left unacknowledged and exit 0; its output goes
+# to $IT_TMP/NAME.out and NAME.err.
+consume_rest() {
+  local rc=0
+  "$CONSUMER" -b "$BROKERS" -t "$1" -g "$2" --max-messages "$3" \
+    --idle-exit 20 >"$IT_TMP/$4.out" 2>"$IT_TMP/$4.err" || rc=$?
+  expect_eq "$4 exit status" "$rc" 0
+}
+
 # N valid events, one per line, each unique (tag and seq), spread over
 # several services and holding non-ASCII text: make_events N TAG
 make_events() {

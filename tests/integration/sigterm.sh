@@ -49,10 +49,6 @@ expect_eq "producer (stream) exit status" "$rc" 0
 n=$(grep -c '^Published message ' "$IT_TMP/producer2.out" || true)
 expect_eq "events published while the consumer ran" "$n" "$LIVE"
 
-rc=0
-"$CONSUMER" -b "$BROKERS" -t "$topic" -g "$group" \
-  --max-messages $((EVENTS - n1)) --idle-exit 20 \
-  >"$IT_TMP/run2.out" 2>"$IT_TMP/run2.err" || rc=$?
-expect_eq "rerun exit status" "$rc" 0
+consume_rest "$topic" "$group" $((EVENTS - n1)) run2
 check cover "$IT_TMP/events.txt" "$IT_TMP/run1.out" "$IT_TMP/run2.out"
 log "ok: stopped after $n1 events; the rerun printed the other $((EVENTS - n1))"

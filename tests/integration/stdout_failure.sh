@@ -55,11 +55,7 @@ summary_of "$IT_TMP/run1.err" >/dev/null
 
 # Run 2 of the group: exactly the events head never saw. The 3 head printed
 # were acknowledged (their write succeeded), the failed batch was not.
-rc=0
-"$CONSUMER" -b "$BROKERS" -t "$topic" -g "$group" \
-  --max-messages $((EVENTS - HEAD)) --idle-exit 20 \
-  >"$IT_TMP/run2.out" 2>"$IT_TMP/run2.err" || rc=$?
-expect_eq "run 2 exit status" "$rc" 0
+consume_rest "$topic" "$group" $((EVENTS - HEAD)) run2
 check cover "$IT_TMP/events.txt" "$IT_TMP/head.out" "$IT_TMP/run2.out"
 
 # --- 2. stdout closed before the first write --------------------------------
@@ -80,9 +76,6 @@ expect_eq "consumer exit status with stdout closed from the start" "$rc" 74
 expect_summary "$IT_TMP/run3.err" consumed=0 valid=0 toxic=0
 [[ " $(summary_of "$IT_TMP/run3.err") " =~ \ unacknowledged=[1-9][0-9]*\  ]] ||
   fail "run 3 summary does not count its unacknowledged batch"
-rc=0
-"$CONSUMER" -b "$BROKERS" -t "$topic" -g "$group2" --max-messages "$EVENTS" \
-  --idle-exit 20 >"$IT_TMP/run4.out" 2>"$IT_TMP/run4.err" || rc=$?
-expect_eq "run 4 exit status" "$rc" 0
+consume_rest "$topic" "$group2" "$EVENTS" run4
 check cover "$IT_TMP/events.txt" "$IT_TMP/run4.out"
 log "ok: exit 74 on a closed stdout, and every event printed by a later run"
