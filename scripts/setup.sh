@@ -9,7 +9,10 @@ set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
-build_pkgs=(gcc make cmake pkg-config librdkafka-dev libjansson-dev libcmocka-dev)
+# gcc only recommends libc6-dev, the C library's headers and startup files
+# (crt1.o): without it nothing links on a bare Debian 12.
+build_pkgs=(gcc libc6-dev make cmake pkg-config librdkafka-dev libjansson-dev
+  libcmocka-dev)
 kafka_pkgs=(default-jre-headless maven)
 test_pkgs=(kcat python3)
 
