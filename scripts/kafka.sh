@@ -36,30 +36,15 @@ state_dir=${KAFKA_HOME_DIR:-$repo_root/.kafka}
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-
-# Microseconds since the epoch; EPOCHREALTIME's decimal separator follows the
-# locale, so keep digits only.
-now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
+# shellcheck source-path=SCRIPTDIR source=lib/daemon.sh
+source "$script_dir/lib/daemon.sh"
 
 elapsed_since() {
   local us=$(( $(now_us) - $1 ))
   printf '%d.%d' $(( us / 1000000 )) $(( us % 1000000 / 100000 ))
 }
 
-# True if $1 is a live (not zombie) Kafka JVM. Checking the command line, not
-# just `kill -0`, keeps a stale pid file from making us signal an unrelated
-# process that reused the pid; checking for zombies matters where PID 1 does
-# not reap orphans (containers), or `stop` would wait for a corpse.
-is_kafka_pid() {
-  local pid=$1 stat cmdline
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
-  # Field 3 (state) follows the parenthesised command name.
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]] || return 1
-  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmdline == *kafka.Kafka* ]]
-}
+is_kafka_pid() { is_live_process "$1" kafka.Kafka; }
 
 # Prints the recorded pid if that broker is alive; otherwise cleans up a stale
 # pid file and fails.
@@ -204,25 +189,7 @@ run_topic_tool() {
     -cp "$libs_dir/*" org.apache.kafka.tools.TopicCommand "$@"
 }
 
-stop_pid() {
-  local pid=$1 deadline
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$(( $(now_us) + STOP_TIMEOUT_S * 1000000 ))
-  while is_kafka_pid "$pid"; do
-    if (( $(now_us) > deadline )); then
-      log "broker (pid $pid) ignored SIGTERM for ${STOP_TIMEOUT_S}s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      deadline=$(( $(now_us) + 5 * 1000000 ))
-      while is_kafka_pid "$pid" && (( $(now_us) < deadline )); do
-        sleep 0.1
-      done
-      break
-    fi
-    sleep 0.2
-  done
-  # Only reaps when the JVM is our own child (the failed-start path).
-  wait "$pid" 2>/dev/null || true
-}
+stop_pid() { stop_process "$1" kafka.Kafka "$STOP_TIMEOUT_S"; }
 
 cmd_start() {
   local pid t0 deadline p why
@@ -361,18 +328,15 @@ main() {
     topic) [[ $# -eq 3 ]] || usage ;;
     *) usage ;;
   esac
-  mkdir -p "$state_dir"
+  # Serialise start/stop/status on one state dir, so two test runners calling
+  # `start` at once do not both format the data dir and launch two JVMs.
+  lock_state_dir "$state_dir"
   state_dir=$(cd "$state_dir" && pwd)
   libs_dir=$state_dir/libs
   data_dir=$state_dir/data
   config_file=$state_dir/server.properties
   pid_file=$state_dir/kafka.pid
   log_file=$state_dir/kafka.log
-
-  # Serialise start/stop/status on one state dir, so two test runners calling
-  # `start` at once do not both format the data dir and launch two JVMs.
-  exec 9>"$state_dir/.lock"
-  flock 9
 
   case $1 in
     start) cmd_start ;;
