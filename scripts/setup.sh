@@ -5,6 +5,11 @@
 #   scripts/setup.sh          build dependencies (compiler, CMake, librdkafka, jansson, cmocka)
 #   scripts/setup.sh --kafka  also Java and Maven, to run the real broker (scripts/kafka.sh)
 #   scripts/setup.sh --test   also Java, Maven, kcat and python3, for scripts/test.sh
+#   scripts/setup.sh --docker only docker.io and debootstrap, for scripts/docker.sh
+#
+# Packages are installed without their recommendations, so every package a
+# command needs is named here; scripts/fresh-check.sh proves the lists
+# complete on a bare Debian 12.
 set -euo pipefail
 
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
@@ -15,21 +20,25 @@ build_pkgs=(gcc libc6-dev make cmake pkg-config librdkafka-dev libjansson-dev
   libcmocka-dev)
 kafka_pkgs=(default-jre-headless maven)
 test_pkgs=(kcat python3)
+docker_pkgs=(docker.io debootstrap)
 
 case "${1:-}" in
   "") wanted=("${build_pkgs[@]}") ;;
   --kafka) wanted=("${build_pkgs[@]}" "${kafka_pkgs[@]}") ;;
   --test) wanted=("${build_pkgs[@]}" "${kafka_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) log "usage: $0 [--kafka|--test]"; exit 64 ;;
+  --docker) wanted=("${docker_pkgs[@]}") ;;
+  *) log "usage: $0 [--kafka|--test|--docker]"; exit 64 ;;
 esac
 
-# A machine may have Java or Maven from elsewhere (an SDK, a tarball): a
-# working command is as good as the package.
+# A machine may have Java, Maven or Docker from elsewhere (an SDK, a
+# tarball, Docker's own packages, which conflict with docker.io): a working
+# command is as good as the package.
 has_command_for() {
   case "$1" in
     default-jre-headless) command -v java >/dev/null ;;
     maven) command -v mvn >/dev/null ;;
     python3) command -v python3 >/dev/null ;;
+    docker.io) command -v dockerd >/dev/null && command -v docker >/dev/null ;;
     *) return 1 ;;
   esac
 }
