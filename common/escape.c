@@ -8,11 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence starting at s (1..4), or 0 when the
- * bytes there are not valid UTF-8 (bad lead, bad continuation, overlong,
- * surrogate, beyond U+10FFFF, truncated). */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail,
-                           unsigned long *cp)
+size_t ev_utf8_seq_len(const unsigned char *s, size_t avail, unsigned long *cp)
 {
         size_t n, i;
         unsigned long c;
@@ -86,7 +82,7 @@ size_t ev_escape(const char *buf, size_t len, size_t max_in, int flags,
         while (in < end) {
                 unsigned long cp;
                 char esc[8];
-                size_t n = utf8_seq_len(s + in, len - in, &cp);
+                size_t n = ev_utf8_seq_len(s + in, len - in, &cp);
                 size_t elen;
                 int raw = n == 0;
 

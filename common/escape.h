@@ -32,4 +32,10 @@ enum ev_escape_flags {
 size_t ev_escape(const char *buf, size_t len, size_t max_in, int flags,
                  char *out, size_t out_size);
 
+/* Length of the valid UTF-8 sequence at s (1..4, reading at most avail
+ * bytes), with its code point in *cp; 0 when the bytes there are not valid
+ * UTF-8 (bad lead, bad continuation, overlong, surrogate, beyond U+10FFFF,
+ * truncated). */
+size_t ev_utf8_seq_len(const unsigned char *s, size_t avail, unsigned long *cp);
+
 #endif
