@@ -16,13 +16,16 @@
 #define LONG_ONLY_BASE 256
 
 enum kind {
-        K_STRING,  /* non-empty text */
-        K_COUNT,   /* whole number >= 0 */
-        K_SIZE,    /* whole number >= 1 */
-        K_SECONDS, /* decimal number >= 0 */
-        K_LEVEL,   /* log level name */
-        K_BOOL,    /* true/false; the flag form takes no argument and
-                    * sets false (--no-schema) */
+        K_STRING,    /* non-empty text */
+        K_COUNT,     /* whole number >= 0 */
+        K_SIZE,      /* whole number >= 1 */
+        K_SECONDS,   /* decimal number >= 0 */
+        K_LEVEL,     /* log level name */
+        K_BOOL,      /* true/false; the flag form takes no argument and
+                      * sets false (--no-schema) */
+        K_FLAG,      /* true/false; the flag form takes no argument and
+                      * sets true (--create) */
+        K_TRANSPORT, /* kafka or pubsub */
 };
 
 struct setting {
@@ -40,6 +43,8 @@ struct setting {
 #define FIELD(f) offsetof(struct ev_config, f)
 
 static const struct setting settings[] = {
+    {"transport", 0, "TRANSPORT", K_TRANSPORT, BOTH, FIELD(transport), "kafka",
+     "kafka|pubsub", "the broker: Apache Kafka or Google Cloud Pub/Sub"},
     {"brokers", 'b', "KAFKA_BOOTSTRAP_SERVERS", K_STRING, BOTH, FIELD(brokers),
      "localhost:9092", "HOST:PORT[,...]", "Kafka bootstrap servers"},
     {"topic", 't', "KAFKA_TOPIC", K_STRING, BOTH, FIELD(topic), "log-events",
@@ -70,6 +75,42 @@ static const struct setting settings[] = {
      "exit 0 after SECONDS with no new message, 0 for never"},
     {"log-level", 0, "LOG_LEVEL", K_LEVEL, BOTH, FIELD(log_level), "info",
      "LEVEL", "debug, info, warn or error"},
+    {"project", 0, "GCP_PROJECT_ID", K_STRING, BOTH, FIELD(project), NULL,
+     "PROJECT", "Pub/Sub: Google Cloud project id (required for pubsub)"},
+    {"pubsub-topic", 0, "GCP_PUBSUB_TOPIC", K_STRING, BOTH, FIELD(pubsub_topic),
+     "log-events-topic", "TOPIC",
+     "Pub/Sub: topic to publish to (and to subscribe with --create)"},
+    {"subscription", 0, "GCP_PUBSUB_SUBSCRIPTION", K_STRING, BOTH,
+     FIELD(subscription), "log-events-subscription", "SUBSCRIPTION",
+     "Pub/Sub: subscription to pull from (and to create with --create)"},
+    {"credentials", 0, "CREDENTIALS_PATH", K_STRING, BOTH, FIELD(credentials),
+     NULL, "FILE",
+     "Pub/Sub: service account key or authorized_user file; unset: "
+     "GOOGLE_APPLICATION_CREDENTIALS, gcloud's file, the metadata server"},
+    {"emulator-host", 0, "PUBSUB_EMULATOR_HOST", K_STRING, BOTH,
+     FIELD(emulator_host), NULL, "HOST:PORT",
+     "Pub/Sub: use the emulator there (plain HTTP, no authentication)"},
+    {"pubsub-endpoint", 0, "PUBSUB_ENDPOINT", K_STRING, BOTH,
+     FIELD(pubsub_endpoint), "https://pubsub.googleapis.com", "URL",
+     "Pub/Sub: API endpoint (a regional or private one)"},
+    {"create", 0, "PUBSUB_CREATE", K_FLAG, BOTH, FIELD(create), "false", NULL,
+     "Pub/Sub: create the topic and subscription if missing"},
+    {"ordering", 0, "PUBSUB_ORDERING", K_FLAG, BOTH, FIELD(ordering), "false",
+     NULL,
+     "Pub/Sub: ordering key from service_name (producer); ordered "
+     "subscription (--create)"},
+    {"request-timeout", 0, "PUBSUB_TIMEOUT", K_SECONDS, BOTH,
+     FIELD(request_timeout), "30", "SECONDS",
+     "Pub/Sub: timeout of every request"},
+    {"ack-deadline", 0, "PUBSUB_ACK_DEADLINE", K_COUNT, BOTH,
+     FIELD(ack_deadline), "60", "SECONDS",
+     "Pub/Sub: ack deadline, 10 to 600 (of a created subscription; kept "
+     "extended for messages in hand)"},
+    {"pull-max", 0, "PUBSUB_MAX_MESSAGES", K_SIZE, EV_ROLE_CONSUMER,
+     FIELD(pull_max), "1000", "N",
+     "Pub/Sub: most messages per pull, 1 to 1000"},
+    {"pulls", 0, "PUBSUB_PULLS", K_SIZE, EV_ROLE_CONSUMER, FIELD(pulls), "4",
+     "N", "Pub/Sub: pulls kept in flight"},
 };
 
 #define SETTINGS_CNT (sizeof(settings) / sizeof(settings[0]))
@@ -81,6 +122,8 @@ static const char *const expected[] = {
     [K_SECONDS] = "a number, 0 or more (decimals allowed)",
     [K_LEVEL] = "one of debug, info, warn, error",
     [K_BOOL] = "true or false",
+    [K_FLAG] = "true or false",
+    [K_TRANSPORT] = "kafka or pubsub",
 };
 
 static bool parse_ulong(const char *s, unsigned long *val)
@@ -152,7 +195,15 @@ static enum ev_err apply(struct ev_config *cfg, const struct setting *s,
                 ok = ev_log_level_parse(value, (enum ev_log_level *)field);
                 break;
         case K_BOOL:
+        case K_FLAG:
                 ok = parse_bool(value, (bool *)field);
+                break;
+        case K_TRANSPORT:
+                ok = !strcmp(value, "kafka") || !strcmp(value, "pubsub");
+                if (ok)
+                        *(enum ev_transport *)field = *value == 'k'
+                                                          ? EV_TRANSPORT_KAFKA
+                                                          : EV_TRANSPORT_PUBSUB;
                 break;
         default:
                 ok = false;
@@ -214,14 +265,15 @@ static void build_options(enum ev_role role, struct option *longopts,
                 if (!(s->roles & role))
                         continue;
                 longopts[n].name = s->flag;
-                longopts[n].has_arg =
-                    s->kind == K_BOOL ? no_argument : required_argument;
+                longopts[n].has_arg = s->kind == K_BOOL || s->kind == K_FLAG
+                                          ? no_argument
+                                          : required_argument;
                 longopts[n].flag = NULL;
                 longopts[n].val = option_code(i);
                 n++;
                 if (s->short_flag) {
                         *sp++ = (char)s->short_flag;
-                        if (s->kind != K_BOOL)
+                        if (s->kind != K_BOOL && s->kind != K_FLAG)
                                 *sp++ = ':';
                 }
         }
@@ -290,11 +342,48 @@ static const struct setting *setting_for(int c)
         return NULL;
 }
 
+/* Rules that span settings or ranges no kind expresses; checked once all
+ * of them are read. */
+static enum ev_err check_pubsub(const struct ev_config *cfg, char *errstr,
+                                size_t errstr_size)
+{
+        if (cfg->transport != EV_TRANSPORT_PUBSUB)
+                return EV_OK;
+        if (!cfg->project) {
+                snprintf(errstr, errstr_size,
+                         "GCP_PROJECT_ID (or --project) is required with "
+                         "--transport pubsub");
+                return EV_ERR_USAGE;
+        }
+        if (cfg->ack_deadline < 10 || cfg->ack_deadline > 600) {
+                snprintf(errstr, errstr_size,
+                         "invalid value '%lu' for PUBSUB_ACK_DEADLINE/"
+                         "--ack-deadline: expected 10 to 600 seconds",
+                         cfg->ack_deadline);
+                return EV_ERR_USAGE;
+        }
+        if (cfg->role == EV_ROLE_CONSUMER && cfg->pull_max > 1000) {
+                snprintf(errstr, errstr_size,
+                         "invalid value '%lu' for PUBSUB_MAX_MESSAGES/"
+                         "--pull-max: expected 1 to 1000",
+                         cfg->pull_max);
+                return EV_ERR_USAGE;
+        }
+        if (cfg->request_timeout <= 0) {
+                snprintf(errstr, errstr_size,
+                         "invalid value '0' for PUBSUB_TIMEOUT/"
+                         "--request-timeout: expected more than 0 seconds");
+                return EV_ERR_USAGE;
+        }
+        return EV_OK;
+}
+
 enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
                             char **argv, char *errstr, size_t errstr_size)
 {
         struct option longopts[SETTINGS_CNT + 3];
         char shortopts[3 * SETTINGS_CNT + 8];
+        const char *value;
         char source[64];
         enum ev_err err, env_err;
         int c;
@@ -339,8 +428,12 @@ enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
                                  s->short_flag, s->flag);
                 else
                         snprintf(source, sizeof(source), "--%s", s->flag);
-                err = apply(cfg, s, s->kind == K_BOOL ? "false" : optarg,
-                            source, errstr, errstr_size);
+                value = optarg;
+                if (s->kind == K_BOOL)
+                        value = "false";
+                else if (s->kind == K_FLAG)
+                        value = "true";
+                err = apply(cfg, s, value, source, errstr, errstr_size);
                 if (err)
                         return err;
         }
@@ -351,7 +444,7 @@ enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
                          "unexpected argument '%s' (see --help)", argv[optind]);
                 return EV_ERR_USAGE;
         }
-        return EV_OK;
+        return check_pubsub(cfg, errstr, errstr_size);
 }
 
 bool ev_config_load(struct ev_config *cfg, enum ev_role role, const char *prog,
@@ -403,7 +496,7 @@ void ev_config_usage(enum ev_role role, const char *prog, FILE *fp)
                         s->def ? s->def : "");
         }
         fprintf(fp, "  %-34s %s\n  %-34s %s\n  %-34s %s\n", "-X KEY=VALUE",
-                "any librdkafka property (repeatable), "
+                "Kafka: any librdkafka property (repeatable), "
                 "e.g. -X security.protocol=SSL",
                 "-h, --help", "print this help and exit", "-V, --version",
                 "print the version and exit");

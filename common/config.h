@@ -19,6 +19,11 @@ enum ev_role {
         EV_ROLE_CONSUMER = 1 << 1,
 };
 
+enum ev_transport {
+        EV_TRANSPORT_KAFKA,
+        EV_TRANSPORT_PUBSUB,
+};
+
 enum ev_config_action {
         EV_CONFIG_RUN,
         EV_CONFIG_HELP,    /* --help: print ev_config_usage(), exit 0 */
@@ -38,9 +43,24 @@ struct ev_config {
         enum ev_role role;
         enum ev_config_action action;
 
+        enum ev_transport transport;
         const char *brokers;
         const char *topic;
         enum ev_log_level log_level;
+
+        /* Pub/Sub (both roles unless noted) */
+        const char *project;         /* required for pubsub */
+        const char *pubsub_topic;    /* topic id, not its path */
+        const char *subscription;    /* subscription id */
+        const char *credentials;     /* NULL: Application Default Credentials */
+        const char *emulator_host;   /* NULL: the real service */
+        const char *pubsub_endpoint; /* base URL, without a trailing '/' */
+        bool create;                 /* create the topic and subscription */
+        bool ordering;               /* ordering keys; ordered subscription */
+        double request_timeout;      /* seconds, for every request but pulls */
+        unsigned long ack_deadline;  /* seconds, 10 to 600 */
+        unsigned long pull_max;      /* consumer: maxMessages, 1 to 1000 */
+        unsigned long pulls;         /* consumer: pulls in flight */
 
         /* producer */
         unsigned long count;

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 
 #include "config.h"
-#include "kafka.h"
 #include "log.h"
 #include "pipeline.h"
 #include "signals.h"
+#include "transport.h"
 
 /* Messages validated per flush and offset store. */
 #define BATCH_MAX 512
@@ -68,12 +68,13 @@ int main(int argc, char **argv)
         struct ev_config cfg;
         char errstr[512];
         char summary[512];
-        char version[128];
+        char versions[128];
+        char version[192];
         enum ev_err err, close_err;
 
-        snprintf(version, sizeof(version),
-                 "event-consumer %s (librdkafka %s, jansson %s)", EV_VERSION,
-                 ev_kafka_version(), JANSSON_VERSION);
+        ev_transport_versions(versions, sizeof(versions));
+        snprintf(version, sizeof(version), "event-consumer %s (%s)", EV_VERSION,
+                 versions);
         if (!ev_config_load(&cfg, EV_ROLE_CONSUMER, "event-consumer", version,
                             argc, argv, &err))
                 goto out;
@@ -83,13 +84,18 @@ int main(int argc, char **argv)
          * is also given the buffer. */
         setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 
-        src = ev_kafka_source_new(&cfg, &err, errstr, sizeof(errstr));
+        src = ev_source_new(&cfg, &err, errstr, sizeof(errstr));
         if (!src) {
                 ev_log(EV_LOG_ERROR, "%s", errstr);
                 goto out;
         }
-        ev_log(EV_LOG_INFO, "consuming topic %s from %s as group %s", cfg.topic,
-               cfg.brokers, cfg.group);
+        if (cfg.transport == EV_TRANSPORT_PUBSUB)
+                ev_log(EV_LOG_INFO,
+                       "consuming subscription %s of project %s (Pub/Sub)",
+                       cfg.subscription, cfg.project);
+        else
+                ev_log(EV_LOG_INFO, "consuming topic %s from %s as group %s",
+                       cfg.topic, cfg.brokers, cfg.group);
         ev_pipeline_init(&pl, stdout, &cfg.rules);
         err = consume(&cfg, src, &pl, errstr, sizeof(errstr));
         if (err)

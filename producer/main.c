@@ -8,9 +8,9 @@
 #include "config.h"
 #include "generator.h"
 #include "input.h"
-#include "kafka.h"
 #include "log.h"
 #include "signals.h"
+#include "transport.h"
 
 /* Longest single wait while pacing, so a stop request is seen quickly. */
 #define PACE_SLICE_MS 100
@@ -95,7 +95,8 @@ static enum ev_err produce(const struct ev_config *cfg, struct feed *f,
                 if (err) {
                         /* This message only (too large, say): go on. */
                         t->failed++;
-                        ev_log(EV_LOG_ERROR, "message %lu not published: %s",
+                        ev_log(EV_LOG_ERROR, "%s %lu not published: %s",
+                               f->in ? "line" : "message",
                                t->queued + t->failed, errstr);
                         continue;
                 }
@@ -113,12 +114,14 @@ int main(int argc, char **argv)
         struct feed f = {.in = NULL};
         struct ev_config cfg;
         char errstr[512];
-        char version[128];
+        char versions[128];
+        char version[192];
         enum ev_err err;
         size_t undelivered = 0;
 
-        snprintf(version, sizeof(version), "event-producer %s (librdkafka %s)",
-                 EV_VERSION, ev_kafka_version());
+        ev_transport_versions(versions, sizeof(versions));
+        snprintf(version, sizeof(version), "event-producer %s (%s)", EV_VERSION,
+                 versions);
         if (!ev_config_load(&cfg, EV_ROLE_PRODUCER, "event-producer", version,
                             argc, argv, &err))
                 goto out;
@@ -133,8 +136,8 @@ int main(int argc, char **argv)
         } else {
                 ev_generator_init(&f.gen, cfg.count, cfg.malformed);
         }
-        pub = ev_kafka_publisher_new(&cfg, on_delivery, &t, &err, errstr,
-                                     sizeof(errstr));
+        pub = ev_publisher_new(&cfg, on_delivery, &t, &err, errstr,
+                               sizeof(errstr));
         if (!pub) {
                 ev_log(EV_LOG_ERROR, "%s", errstr);
                 goto out;

@@ -2,9 +2,9 @@
 # Install what event-ingest needs from Debian's packages, only what is
 # missing, so demo.sh and test.sh work on a fresh Debian 12 machine.
 #
-#   scripts/setup.sh          build dependencies (compiler, CMake, librdkafka, jansson, cmocka)
+#   scripts/setup.sh          build dependencies (compiler, CMake, librdkafka, jansson, cmocka, libcurl)
 #   scripts/setup.sh --kafka  also Java and Maven, to run the real broker (scripts/kafka.sh)
-#   scripts/setup.sh --test   also Java, Maven, kcat and python3, for scripts/test.sh
+#   scripts/setup.sh --test   also Java, Maven, kcat, python3 (with venv) and openssl, for scripts/test.sh
 #   scripts/setup.sh --docker only docker.io and debootstrap, for scripts/docker.sh
 #
 # Packages are installed without their recommendations, so every package a
@@ -15,11 +15,17 @@ set -euo pipefail
 log() { printf 'setup.sh: %s\n' "$*" >&2; }
 
 # gcc only recommends libc6-dev, the C library's headers and startup files
-# (crt1.o): without it nothing links on a bare Debian 12.
+# (crt1.o): without it nothing links on a bare Debian 12. The Pub/Sub
+# transport speaks HTTPS through libcurl and signs service-account JWTs with
+# OpenSSL's libcrypto.
 build_pkgs=(gcc libc6-dev make cmake pkg-config librdkafka-dev libjansson-dev
-  libcmocka-dev)
+  libcmocka-dev libcurl4-openssl-dev libssl-dev)
 kafka_pkgs=(default-jre-headless maven)
-test_pkgs=(kcat python3)
+# python3-venv: test.sh installs Google's Pub/Sub client into a virtualenv
+# for the interop test; openssl: the auth test makes RSA keys with the
+# command. (The Pub/Sub emulator is not in Debian: see
+# scripts/pubsub-emulator.sh.)
+test_pkgs=(kcat python3 python3-venv openssl)
 docker_pkgs=(docker.io debootstrap)
 
 case "${1:-}" in
@@ -38,6 +44,10 @@ has_command_for() {
     default-jre-headless) command -v java >/dev/null ;;
     maven) command -v mvn >/dev/null ;;
     python3) command -v python3 >/dev/null ;;
+    # Debian's python3 creates virtualenvs only with python3-venv, which
+    # brings ensurepip; another python3 (pyenv, a source build) has it.
+    python3-venv) python3 -c 'import ensurepip, venv' 2>/dev/null ;;
+    openssl) command -v openssl >/dev/null ;;
     docker.io) command -v dockerd >/dev/null && command -v docker >/dev/null ;;
     *) return 1 ;;
   esac

@@ -1,8 +1,8 @@
 /*
  * The interface every broker transport implements, so the consumer pipeline
  * and the producer never see which broker carries their messages. A
- * transport is created by its own constructor (kafka.h) and used only
- * through these operations.
+ * transport is created by ev_source_new / ev_publisher_new (or its own
+ * constructor: kafka.h, pubsub.h) and used only through these operations.
  */
 #ifndef EV_TRANSPORT_H
 #define EV_TRANSPORT_H
@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config.h"
 #include "err.h"
 
 /* One received message. All pointers are owned by the source and stay valid
@@ -31,7 +32,8 @@ struct ev_source_ops {
         enum ev_err (*poll)(struct ev_source *src, struct ev_msg *msgs,
                             size_t max, int timeout_ms, size_t *cnt,
                             char *errstr, size_t errstr_size);
-        /* Writes where msg came from ("topic=T partition=P offset=O"). */
+        /* Writes where msg came from ("topic=T partition=P offset=O",
+         * "subscription=S message_id=ID"). */
         void (*describe)(const struct ev_source *src, const struct ev_msg *msg,
                          char *buf, size_t size);
         /* The output for msgs is safe: mark them processed so they are
@@ -53,7 +55,8 @@ struct ev_source {
  * callback. Strings are valid only during the callback. */
 struct ev_delivery {
         bool ok;
-        const char *where; /* "partition=P offset=O" when ok */
+        const char *where; /* "partition=P offset=O" or "message_id=ID"
+                            * when ok */
         const char *error; /* the broker's reason when not ok */
 };
 
@@ -79,5 +82,21 @@ struct ev_publisher_ops {
 struct ev_publisher {
         const struct ev_publisher_ops *ops;
 };
+
+/*
+ * The source or publisher of cfg->transport; see ev_kafka_source_new and
+ * ev_pubsub_source_new for what each does. Returns NULL with *err and
+ * errstr set on failure. cfg is borrowed and must outlive the result.
+ */
+struct ev_source *ev_source_new(const struct ev_config *cfg, enum ev_err *err,
+                                char *errstr, size_t errstr_size);
+struct ev_publisher *ev_publisher_new(const struct ev_config *cfg,
+                                      ev_delivery_cb dr_cb, void *opaque,
+                                      enum ev_err *err, char *errstr,
+                                      size_t errstr_size);
+
+/* "librdkafka 2.0.2, libcurl 7.88.1, jansson 2.14" for --version, into
+ * buf. */
+void ev_transport_versions(char *buf, size_t size);
 
 #endif

@@ -8,35 +8,15 @@ source "$(dirname "$0")/lib.sh"
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1
 
 # Every environment variable each binary reads (common/config.c).
-readonly COMMON_ENV=(KAFKA_BOOTSTRAP_SERVERS KAFKA_TOPIC LOG_LEVEL)
+readonly COMMON_ENV=(TRANSPORT KAFKA_BOOTSTRAP_SERVERS KAFKA_TOPIC LOG_LEVEL
+  GCP_PROJECT_ID GCP_PUBSUB_TOPIC GCP_PUBSUB_SUBSCRIPTION CREDENTIALS_PATH
+  PUBSUB_EMULATOR_HOST PUBSUB_ENDPOINT PUBSUB_CREATE PUBSUB_ORDERING
+  PUBSUB_TIMEOUT PUBSUB_ACK_DEADLINE)
 readonly PRODUCER_ENV=(EVENT_COUNT MALFORMED_COUNT PUBLISH_RATE INPUT_FILE
   FLUSH_TIMEOUT)
 readonly CONSUMER_ENV=(KAFKA_GROUP_ID MAX_PAYLOAD_BYTES VALIDATE_SCHEMA
-  MAX_MESSAGES IDLE_EXIT_SECONDS)
-
-# run NAME BINARY ARGS...: runs it, leaving NAME.out, NAME.err and $RC.
-run() {
-  local name=$1
-  shift
-  RC=0
-  "$@" >"$IT_TMP/$name.out" 2>"$IT_TMP/$name.err" || RC=$?
-}
-
-# expect_error CODE WORD BINARY ARGS...: exit CODE, nothing on stdout,
-# exactly one stderr line, an ERROR naming WORD.
-expect_error() {
-  local code=$1 word=$2 what n
-  shift 2
-  what="${1##*/} ${*:2}"
-  run err "$@"
-  expect_eq "exit status of '$what'" "$RC" "$code"
-  [[ ! -s $IT_TMP/err.out ]] || fail "'$what' wrote to stdout"
-  n=$(count_lines "$IT_TMP/err.err")
-  expect_eq "stderr lines of '$what'" "$n" 1
-  grep -q '^ERROR: ' "$IT_TMP/err.err" || fail "'$what': stderr is not an ERROR line"
-  grep -qF -- "$word" "$IT_TMP/err.err" ||
-    fail "'$what': the error does not name '$word': $(cat "$IT_TMP/err.err")"
-}
+  MAX_MESSAGES IDLE_EXIT_SECONDS PUBSUB_MAX_MESSAGES PUBSUB_PULLS)
+readonly ENV_EXAMPLE=$IT_DIR/../../.env.example
 
 for role in producer consumer; do
   if [[ $role == producer ]]; then
@@ -62,6 +42,12 @@ for role in producer consumer; do
     if grep -qw -- "$var" "$IT_TMP/help.out"; then
       fail "$role --help mentions $var, which only the other binary reads"
     fi
+  done
+  # .env.example is the operator's list: every variable --help names is
+  # in it (set, or commented out when it has no default).
+  for var in $(grep -oE '^ +\[[A-Z_]+' "$IT_TMP/help.out" | tr -d ' ['); do
+    grep -qE "^#? ?$var=" "$ENV_EXAMPLE" ||
+      fail ".env.example does not list $var, which $role --help names"
   done
   run help-short "$bin" -h
   cmp -s "$IT_TMP/help.out" "$IT_TMP/help-short.out" ||

@@ -18,11 +18,18 @@
 #                            name the broker KAFKA_BOOTSTRAP_SERVERS points at,
 #                            which create_topic checks.
 #   KAFKA_SH                 kafka.sh to use (default: the one in this repo)
+#   PUBSUB_EMULATOR_HOST     the Pub/Sub emulator the pubsub_* tests talk to
+#                            (scripts/pubsub-emulator.sh start prints it;
+#                            scripts/test.sh starts its own); no default
+#   IT_PUBSUB_PYTHON         a python with google-cloud-pubsub (the
+#                            requirements.txt in pubsub/), for
+#                            pubsub_interop.sh; scripts/test.sh makes it
 #   IT_KEEP                  set: keep each test's temporary directory
 #
-# A broker that does not answer is a failure, never a skip (DESIGN.md, 3).
-# Each run uses topics and groups of its own, so runs never see each other's
-# messages or offsets, and tests can run in parallel.
+# A broker or emulator that does not answer is a failure, never a skip
+# (DESIGN.md, 3). Each run uses topics, groups, projects and subscriptions of
+# its own, so runs never see each other's messages or offsets, and tests can
+# run in parallel.
 set -euo pipefail
 
 IT_NAME=$(basename "$0" .sh)
@@ -34,7 +41,15 @@ readonly IT_NAME IT_DIR
 # runs. Tests pass everything they need as flags.
 unset KAFKA_TOPIC KAFKA_GROUP_ID EVENT_COUNT MALFORMED_COUNT PUBLISH_RATE \
   INPUT_FILE FLUSH_TIMEOUT MAX_PAYLOAD_BYTES VALIDATE_SCHEMA MAX_MESSAGES \
-  IDLE_EXIT_SECONDS LOG_LEVEL
+  IDLE_EXIT_SECONDS LOG_LEVEL TRANSPORT GCP_PROJECT_ID GCP_PUBSUB_TOPIC \
+  GCP_PUBSUB_SUBSCRIPTION CREDENTIALS_PATH GOOGLE_APPLICATION_CREDENTIALS \
+  PUBSUB_ENDPOINT PUBSUB_CREATE PUBSUB_ORDERING PUBSUB_TIMEOUT \
+  PUBSUB_ACK_DEADLINE PUBSUB_MAX_MESSAGES PUBSUB_PULLS
+# The emulator, too, is passed as a flag (pubsub_init); left in the
+# environment it would also send a test's Google client (pubsub_auth.sh) to
+# the emulator instead of the server the test starts.
+EMULATOR=${PUBSUB_EMULATOR_HOST:-}
+unset PUBSUB_EMULATOR_HOST
 
 BROKERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 KAFKA_SH=${KAFKA_SH:-$IT_DIR/../../scripts/kafka.sh}
@@ -47,7 +62,7 @@ fi
 PRODUCER=$1
 CONSUMER=$2
 # shellcheck disable=SC2034 # used by the tests that source this file
-readonly PRODUCER CONSUMER BROKERS KAFKA_SH
+readonly PRODUCER CONSUMER BROKERS KAFKA_SH EMULATOR
 
 IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/it-$IT_NAME.XXXXXX")
 # Pids of background processes this test started; cleanup ends any still
@@ -217,4 +232,120 @@ EOF
 # Runs the python checks in check.py: check SUBCOMMAND ARGS...
 check() {
   python3 "$IT_DIR/check.py" "$@" || fail "check $1 failed (see above)"
+}
+
+# run NAME BINARY ARGS...: runs it, leaving NAME.out, NAME.err and $RC.
+run() {
+  local name=$1
+  shift
+  RC=0
+  "$@" >"$IT_TMP/$name.out" 2>"$IT_TMP/$name.err" || RC=$?
+}
+
+# expect_error CODE WORD BINARY ARGS...: exit CODE, nothing on stdout,
+# exactly one stderr line, an ERROR naming WORD.
+expect_error() {
+  local code=$1 word=$2 what n
+  shift 2
+  what="${1##*/} ${*:2}"
+  run err "$@"
+  expect_eq "exit status of '$what'" "$RC" "$code"
+  [[ ! -s $IT_TMP/err.out ]] || fail "'$what' wrote to stdout"
+  n=$(count_lines "$IT_TMP/err.err")
+  expect_eq "stderr lines of '$what'" "$n" 1
+  grep -q '^ERROR: ' "$IT_TMP/err.err" || fail "'$what': stderr is not an ERROR line"
+  grep -qF -- "$word" "$IT_TMP/err.err" ||
+    fail "'$what': the error does not name '$word': $(cat "$IT_TMP/err.err")"
+}
+
+# --- Pub/Sub ----------------------------------------------------------------
+
+# emulator_answers HOST:PORT, shared with scripts/pubsub-emulator.sh.
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/emulator.sh
+source "$IT_DIR/../../scripts/lib/emulator.sh"
+
+require_emulator() {
+  [[ -n $EMULATOR ]] ||
+    fail "PUBSUB_EMULATOR_HOST is not set. Start the emulator with" \
+      "scripts/pubsub-emulator.sh start and export what it prints."
+  [[ $EMULATOR =~ ^[^:]+:[0-9]+$ ]] ||
+    fail "PUBSUB_EMULATOR_HOST=$EMULATOR is not HOST:PORT"
+  emulator_answers "$EMULATOR" ||
+    fail "no Pub/Sub emulator answers at PUBSUB_EMULATOR_HOST=$EMULATOR." \
+      "Start one with scripts/pubsub-emulator.sh start."
+}
+
+# A Google Cloud project id no other run uses (6 to 30 of a-z 0-9 -, a
+# letter first): time and pid in hex. unique_name's names are valid Pub/Sub
+# topic and subscription ids as they are.
+unique_project() {
+  printf 'it-%x-%x' "$(date +%s%N)" "$$"
+}
+
+# pubsub_init: checks the emulator and sets PROJECT, a project of this run's
+# own, and PUBSUB, the flags that point either binary at it there.
+pubsub_init() {
+  require_emulator
+  PROJECT=$(unique_project)
+  # shellcheck disable=SC2034 # used by the tests that source this file
+  PUBSUB=(--transport pubsub --emulator-host "$EMULATOR" --project "$PROJECT")
+}
+
+# emulator_api METHOD PATH [JSON]: one REST call to the emulator that does
+# not go through our binaries (to set up, or to inspect what they did);
+# prints the answer's body and fails the test on any status but 2xx. PATH is
+# under /v1/, e.g. projects/P/subscriptions/S.
+emulator_api() {
+  python3 - "$EMULATOR" "$@" <<'EOF' || fail "emulator: $1 /v1/$2 failed"
+import sys, urllib.error, urllib.request
+host, method, path = sys.argv[1:4]
+body = sys.argv[4].encode() if len(sys.argv) > 4 else None
+req = urllib.request.Request(f"http://{host}/v1/{path}", data=body,
+                             method=method,
+                             headers={"Content-Type": "application/json"})
+try:
+    with urllib.request.urlopen(req, timeout=30) as r:
+        sys.stdout.write(r.read().decode())
+except urllib.error.HTTPError as e:
+    sys.exit(f"HTTP {e.code}: {e.read().decode()}")
+EOF
+}
+
+# expect_ack_deadline SUBSCRIPTION SECONDS: the subscription exists in
+# PROJECT with that ack deadline.
+expect_ack_deadline() {
+  local got
+  got=$(emulator_api GET "projects/$PROJECT/subscriptions/$1" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin).get("ackDeadlineSeconds"))')
+  expect_eq "ackDeadlineSeconds of subscription $1" "$got" "$2"
+}
+
+# expect_published FILE N: the producer's stdout FILE is N lines "Published
+# message message_id=ID", with N distinct ids.
+expect_published() {
+  local n
+  n=$(count_lines "$1")
+  expect_eq "${1##*/}: lines" "$n" "$2"
+  n=$(grep -cE '^Published message message_id=[0-9A-Za-z]+$' "$1" || true)
+  expect_eq "${1##*/}: 'Published message message_id=ID' lines" "$n" "$2"
+  n=$(sort -u "$1" | wc -l)
+  expect_eq "${1##*/}: distinct message ids" "$n" "$2"
+}
+
+# publish_events TOPIC SUB DEADLINE FILE COUNT: the producer publishes the
+# COUNT lines of FILE to TOPIC, creating it and SUB (with that ack deadline)
+# first; exit 0, COUNT message ids, the subscription's deadline checked.
+publish_events() {
+  local rc=0
+  "$PRODUCER" "${PUBSUB[@]}" --pubsub-topic "$1" --subscription "$2" \
+    --create --ack-deadline "$3" --input "$4" \
+    >"$IT_TMP/producer.out" 2>"$IT_TMP/producer.err" || rc=$?
+  expect_eq "producer exit status" "$rc" 0
+  expect_published "$IT_TMP/producer.out" "$5"
+  expect_ack_deadline "$2" "$3"
+}
+
+# The toxic reports in a consumer's stderr FILE, one a line.
+toxic_reports() {
+  grep -E '^ERROR: (Malformed JSON|Invalid event) received: ' "$1" || true
 }

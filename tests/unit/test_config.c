@@ -49,6 +49,19 @@ static const char *const env_names[] = {
     "MAX_MESSAGES",
     "IDLE_EXIT_SECONDS",
     "LOG_LEVEL",
+    "TRANSPORT",
+    "GCP_PROJECT_ID",
+    "GCP_PUBSUB_TOPIC",
+    "GCP_PUBSUB_SUBSCRIPTION",
+    "CREDENTIALS_PATH",
+    "PUBSUB_EMULATOR_HOST",
+    "PUBSUB_ENDPOINT",
+    "PUBSUB_CREATE",
+    "PUBSUB_ORDERING",
+    "PUBSUB_TIMEOUT",
+    "PUBSUB_ACK_DEADLINE",
+    "PUBSUB_MAX_MESSAGES",
+    "PUBSUB_PULLS",
 };
 
 static const struct config_case config_cases[] = {
@@ -527,6 +540,128 @@ static const struct config_case config_cases[] = {
      {"-c", "5"},
      EV_ERR_USAGE,
      {"EVENT_COUNT"}},
+
+    /* Pub/Sub. */
+    {"pubsub defaults",
+     C,
+     {"TRANSPORT=pubsub", "GCP_PROJECT_ID=my-project"},
+     {NULL},
+     EV_OK,
+     {"transport=pubsub", "project=my-project", "pubsub_topic=log-events-topic",
+      "subscription=log-events-subscription", "credentials=(null)",
+      "emulator_host=(null)", "pubsub_endpoint=https://pubsub.googleapis.com",
+      "create=false", "ordering=false", "request_timeout=30", "ack_deadline=60",
+      "pull_max=1000"}},
+    {"pubsub consumer pulls default",
+     C,
+     {NULL},
+     {NULL},
+     EV_OK,
+     {"transport=kafka", "pulls=4"}},
+    {"pubsub flags",
+     P,
+     {NULL},
+     {"--transport", "pubsub", "--project", "p-123456", "--pubsub-topic", "t1",
+      "--subscription", "s1", "--credentials", "/k.json", "--create",
+      "--ordering", "--emulator-host", "127.0.0.1:8085"},
+     EV_OK,
+     {"transport=pubsub", "project=p-123456", "pubsub_topic=t1",
+      "subscription=s1", "credentials=/k.json", "create=true", "ordering=true",
+      "emulator_host=127.0.0.1:8085"}},
+    {"pubsub env",
+     C,
+     {"GCP_PUBSUB_SUBSCRIPTION=s-env", "PUBSUB_CREATE=yes",
+      "PUBSUB_ACK_DEADLINE=10", "PUBSUB_MAX_MESSAGES=5"},
+     {"--transport=pubsub", "--project=p-env", "--pulls", "2",
+      "--request-timeout", "2.5", "--pubsub-endpoint", "http://h:1"},
+     EV_OK,
+     {"subscription=s-env", "create=true", "ack_deadline=10", "pull_max=5",
+      "pulls=2", "request_timeout=2.5", "pubsub_endpoint=http://h:1"}},
+    {"--create takes no value",
+     P,
+     {NULL},
+     {"--create=yes"},
+     EV_ERR_USAGE,
+     {"--create", "takes no value"}},
+    {"PUBSUB_CREATE=false stays false",
+     P,
+     {"PUBSUB_CREATE=false"},
+     {NULL},
+     EV_OK,
+     {"create=false"}},
+    {"PUBSUB_ORDERING bad",
+     P,
+     {"PUBSUB_ORDERING=maybe"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"PUBSUB_ORDERING", "'maybe'", "true or false"}},
+    {"transport unknown",
+     P,
+     {NULL},
+     {"--transport", "rabbitmq"},
+     EV_ERR_USAGE,
+     {"--transport", "'rabbitmq'", "kafka or pubsub"}},
+    {"env transport unknown",
+     C,
+     {"TRANSPORT=Kafka"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"TRANSPORT", "'Kafka'"}},
+    {"pubsub without project",
+     P,
+     {"TRANSPORT=pubsub"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"GCP_PROJECT_ID", "required"}},
+    {"kafka needs no project",
+     P,
+     {"TRANSPORT=kafka"},
+     {NULL},
+     EV_OK,
+     {"transport=kafka", "project=(null)"}},
+    {"ack deadline under 10",
+     C,
+     {"TRANSPORT=pubsub", "GCP_PROJECT_ID=my-project"},
+     {"--ack-deadline", "9"},
+     EV_ERR_USAGE,
+     {"--ack-deadline", "'9'", "10 to 600"}},
+    {"ack deadline over 600",
+     P,
+     {"TRANSPORT=pubsub", "GCP_PROJECT_ID=my-project",
+      "PUBSUB_ACK_DEADLINE=601"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"PUBSUB_ACK_DEADLINE", "'601'"}},
+    {"pull max over 1000",
+     C,
+     {"TRANSPORT=pubsub", "GCP_PROJECT_ID=my-project"},
+     {"--pull-max", "1001"},
+     EV_ERR_USAGE,
+     {"--pull-max", "1 to 1000"}},
+    {"pulls 0",
+     C,
+     {NULL},
+     {"--pulls", "0"},
+     EV_ERR_USAGE,
+     {"--pulls", "'0'", "1 or more"}},
+    {"request timeout 0",
+     P,
+     {"TRANSPORT=pubsub", "GCP_PROJECT_ID=my-project"},
+     {"--request-timeout", "0"},
+     EV_ERR_USAGE,
+     {"--request-timeout", "more than 0"}},
+    {"empty project",
+     P,
+     {NULL},
+     {"--project", ""},
+     EV_ERR_USAGE,
+     {"--project"}},
+    {"pull options are the consumer's",
+     P,
+     {NULL},
+     {"--pulls", "2"},
+     EV_ERR_USAGE,
+     {"unknown option", "--pulls"}},
 };
 
 static const char *level_name(enum ev_log_level level)
@@ -555,6 +690,11 @@ static const char *action_name(enum ev_config_action action)
                 return "version";
         }
         return "?";
+}
+
+static const char *str_or_null(const char *s)
+{
+        return s ? s : "(null)";
 }
 
 /* Prints cfg's field named field into buf; false for an unknown name. */
@@ -591,6 +731,34 @@ static bool render(const struct ev_config *cfg, const char *field, char *buf,
                 snprintf(buf, size, "%lu", cfg->max_messages);
         else if (!strcmp(field, "idle_exit"))
                 snprintf(buf, size, "%g", cfg->idle_exit);
+        else if (!strcmp(field, "transport"))
+                snprintf(buf, size, "%s",
+                         cfg->transport == EV_TRANSPORT_PUBSUB ? "pubsub"
+                                                               : "kafka");
+        else if (!strcmp(field, "project"))
+                snprintf(buf, size, "%s", str_or_null(cfg->project));
+        else if (!strcmp(field, "pubsub_topic"))
+                snprintf(buf, size, "%s", cfg->pubsub_topic);
+        else if (!strcmp(field, "subscription"))
+                snprintf(buf, size, "%s", cfg->subscription);
+        else if (!strcmp(field, "credentials"))
+                snprintf(buf, size, "%s", str_or_null(cfg->credentials));
+        else if (!strcmp(field, "emulator_host"))
+                snprintf(buf, size, "%s", str_or_null(cfg->emulator_host));
+        else if (!strcmp(field, "pubsub_endpoint"))
+                snprintf(buf, size, "%s", cfg->pubsub_endpoint);
+        else if (!strcmp(field, "create"))
+                snprintf(buf, size, "%s", cfg->create ? "true" : "false");
+        else if (!strcmp(field, "ordering"))
+                snprintf(buf, size, "%s", cfg->ordering ? "true" : "false");
+        else if (!strcmp(field, "request_timeout"))
+                snprintf(buf, size, "%g", cfg->request_timeout);
+        else if (!strcmp(field, "ack_deadline"))
+                snprintf(buf, size, "%lu", cfg->ack_deadline);
+        else if (!strcmp(field, "pull_max"))
+                snprintf(buf, size, "%lu", cfg->pull_max);
+        else if (!strcmp(field, "pulls"))
+                snprintf(buf, size, "%lu", cfg->pulls);
         else if (!strcmp(field, "props")) {
                 buf[0] = '\0';
                 for (i = 0; i < cfg->props_cnt && o < size; i++)
