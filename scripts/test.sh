@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Every test, on a fresh machine: install what is missing, build twice
 # (warnings as errors; then with AddressSanitizer + UBSan), start a real
-# Apache Kafka broker, run the whole ctest suite against both builds, stop
-# the broker. The fresh-machine check (label fresh: a bare Debian 12
-# container, scripts/fresh-check.sh) tests the committed tree rather than a
-# build, so it runs once, with the first build. Exits non-zero on any
-# failure; a service that cannot start is a failure, never a skip.
+# Apache Kafka broker and the Google Cloud Pub/Sub emulator, install Google's
+# Python Pub/Sub client for the interop test, run the whole ctest suite
+# against both builds, stop what was started. The fresh-machine check (label
+# fresh: a bare Debian 12 container, scripts/fresh-check.sh) tests the
+# committed tree rather than a build, so it runs once, with the first build.
+# Exits non-zero on any failure; a service that cannot start, or a client
+# that cannot be installed, is a failure, never a skip.
 #
 # Environment: KAFKA_PORT (default 19092, so a development broker on 9092 is
-# left alone), KAFKA_HOME_DIR (default <repo>/.kafka-test).
+# left alone), KAFKA_HOME_DIR (default <repo>/.kafka-test),
+# PUBSUB_EMULATOR_PORT (default 18085, leaving a development emulator on 8085
+# alone), PUBSUB_HOME_DIR (default <repo>/.pubsub-test), IT_PUBSUB_VENV (the
+# virtualenv for the Python client, default <repo>/.pubsub-venv).
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,13 +25,68 @@ log "building build/ and build-asan/"
 scripts/build.sh build
 scripts/build.sh build-asan -DEV_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 
+status=0
+
+# Google's client (google-cloud-pubsub) for tests/integration/pubsub_interop.sh,
+# in a virtualenv kept between runs. As with kafka.sh's jars, a marker holds
+# the hash of the requirements file: an unchanged file costs nothing, an
+# edited one (a version bump) rebuilds the virtualenv. The marker is written
+# last, so an interrupted install is redone.
+venv=${IT_PUBSUB_VENV:-$repo_root/.pubsub-venv}
+requirements=tests/integration/pubsub/requirements.txt
+make_venv() {
+  local want marker=$venv/.requirements.sha256
+  want=$(sha256sum "$requirements")
+  want=${want%% *}
+  if [[ -f $marker && $(<"$marker") == "$want" && -x $venv/bin/python ]]; then
+    return 0
+  fi
+  log "installing $requirements into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || return 1
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+    -r "$requirements" || return 1
+  echo "$want" >"$marker"
+}
+if make_venv; then
+  export IT_PUBSUB_PYTHON=$venv/bin/python
+else
+  # The interop test then fails, naming IT_PUBSUB_PYTHON; the rest still runs.
+  log "error: could not install $requirements into $venv"
+  status=1
+fi
+
 export KAFKA_PORT=${KAFKA_PORT:-19092}
 export KAFKA_HOME_DIR=${KAFKA_HOME_DIR:-$repo_root/.kafka-test}
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
-scripts/kafka.sh start
-trap 'scripts/kafka.sh stop' EXIT
+export PUBSUB_EMULATOR_PORT=${PUBSUB_EMULATOR_PORT:-18085}
+export PUBSUB_HOME_DIR=${PUBSUB_HOME_DIR:-$repo_root/.pubsub-test}
 
-status=0
+started=()
+# Stops everything that was started, even when one stop fails.
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+  local rc=$? script
+  for script in "${started[@]}"; do
+    "$script" stop || rc=1
+  done
+  exit "$rc"
+}
+trap cleanup EXIT
+
+scripts/kafka.sh start
+started+=(scripts/kafka.sh)
+# It prints `export PUBSUB_EMULATOR_HOST=HOST:PORT`; an assignment, unlike
+# eval "$(...)", fails this script when the start fails.
+emulator_env=$(scripts/pubsub-emulator.sh start)
+started+=(scripts/pubsub-emulator.sh)
+[[ $emulator_env == "export PUBSUB_EMULATOR_HOST="* ]] || {
+  log "error: pubsub-emulator.sh start printed '$emulator_env'"
+  exit 1
+}
+export PUBSUB_EMULATOR_HOST=${emulator_env#export PUBSUB_EMULATOR_HOST=}
+log "Kafka at $KAFKA_BOOTSTRAP_SERVERS, Pub/Sub emulator at $PUBSUB_EMULATOR_HOST"
+
 log "ctest in build"
 ctest --test-dir build --output-on-failure || status=1
 log "ctest in build-asan (all but fresh)"
