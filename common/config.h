@@ -71,6 +71,7 @@ struct ev_config {
 
         /* consumer */
         const char *group;
+        const char *instance_id; /* NULL: a dynamic group member */
         struct ev_event_rules rules;
         unsigned long max_messages; /* 0 = unlimited */
         double idle_exit;           /* seconds, 0 = never */

@@ -18,11 +18,18 @@
  * deadline is noticed. */
 #define POLL_MS 200
 
+static bool source_ready(const struct ev_source *src)
+{
+        return !src->ops->ready || src->ops->ready(src);
+}
+
 static enum ev_err consume(const struct ev_config *cfg, struct ev_source *src,
                            struct ev_pipeline *pl, char *errstr,
                            size_t errstr_size)
 {
         static struct ev_msg msgs[BATCH_MAX];
+        /* The start of the current idle spell: the last message, or the
+         * moment the source last became ready. */
         double last_msg = ev_signals_now();
         enum ev_err err;
         size_t max, cnt;
@@ -43,6 +50,15 @@ static enum ev_err consume(const struct ev_config *cfg, struct ev_source *src,
                 if (err)
                         return err;
                 if (!cnt) {
+                        /* A consumer still joining its group (waiting,
+                         * say, for a killed member's session to time out)
+                         * has had nothing yet to be idle about: exiting
+                         * then would report done with a backlog waiting.
+                         * The clock starts when it becomes ready. */
+                        if (!source_ready(src)) {
+                                last_msg = ev_signals_now();
+                                continue;
+                        }
                         if (cfg->idle_exit > 0 &&
                             ev_signals_now() - last_msg >= cfg->idle_exit) {
                                 ev_log(EV_LOG_INFO,

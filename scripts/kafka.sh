@@ -5,6 +5,12 @@
 #   scripts/kafka.sh start    fetch jars if needed, start a FRESH broker, wait until it serves metadata
 #   scripts/kafka.sh stop     stop it (exit 0 if nothing was running)
 #   scripts/kafka.sh status   exit 0 if running, 3 if not
+#   scripts/kafka.sh kill     SIGKILL it, as a crash would (no clean shutdown),
+#                             keeping its data (exit 0 if nothing was running)
+#   scripts/kafka.sh resume   start it again on the data the last `start`
+#                             formatted (topics, messages and committed offsets
+#                             kept; same port), wait until it serves metadata
+#   scripts/kafka.sh restart  stop, then resume
 #   scripts/kafka.sh topic NAME PARTITIONS
 #                             create topic NAME with PARTITIONS partitions on the
 #                             broker `start` launched for KAFKA_HOME_DIR (at the
@@ -191,8 +197,18 @@ run_topic_tool() {
 
 stop_pid() { stop_process "$1" kafka.Kafka "$STOP_TIMEOUT_S"; }
 
+# Fails unless $port and the controller's port after it are free.
+require_free_ports() {
+  local p
+  for p in "$port" $((port + 1)); do
+    if port_in_use "$p"; then
+      die "127.0.0.1:$p is already in use by another process; stop it or set KAFKA_PORT (the broker needs KAFKA_PORT and KAFKA_PORT+1)"
+    fi
+  done
+}
+
 cmd_start() {
-  local pid t0 deadline p why
+  local pid t0
   if pid=$(running_pid); then
     log "broker already running on $(bootstrap_address) (pid $pid)"
     return 0
@@ -200,11 +216,7 @@ cmd_start() {
   if ! [[ $port =~ ^[0-9]+$ ]] || (( port < 1 || port > 65534 )); then
     die "KAFKA_PORT must be a port number below 65535, got '$port'"
   fi
-  for p in "$port" $((port + 1)); do
-    if port_in_use "$p"; then
-      die "127.0.0.1:$p is already in use by another process; stop it or set KAFKA_PORT (the broker needs KAFKA_PORT and KAFKA_PORT+1)"
-    fi
-  done
+  require_free_ports
   require_tools
 
   t0=$(now_us)
@@ -212,7 +224,36 @@ cmd_start() {
   : >"$log_file"
   write_config
   format_storage
+  launch "$t0"
+}
 
+# Starts the broker on the config and data dir as they are, so a broker that
+# was killed comes back with its topics, messages and committed offsets: what
+# the fault tests need. The config is kept too (not rewritten from
+# KAFKA_PORT): the KRaft quorum recorded its controller's address at format.
+cmd_resume() {
+  local pid t0 address
+  if pid=$(running_pid); then
+    log "broker already running on $(bootstrap_address) (pid $pid)"
+    return 0
+  fi
+  [[ -f $data_dir/meta.properties && -f $config_file ]] \
+    || die "no formatted data in $data_dir to resume; use: $0 start"
+  compgen -G "$libs_dir/kafka_2.13-$KAFKA_VERSION.jar" >/dev/null \
+    || die "no Kafka jars in $libs_dir; use: $0 start"
+  address=$(bootstrap_address)
+  port=${address##*:}
+  require_free_ports
+  require_tools
+  t0=$(now_us)
+  log "resuming the broker on $data_dir"
+  launch "$t0"
+}
+
+# launch T0: starts the JVM on $config_file and waits until it serves
+# metadata; T0 (now_us) is when the whole start began, for the log line.
+launch() {
+  local t0=$1 pid deadline why
   # The JVM must not inherit fd 9, or it would hold the state-dir lock for as
   # long as it runs and every later stop/status would hang.
   # setsid puts the JVM in its own session so it outlives this shell and its
@@ -264,6 +305,27 @@ cmd_stop() {
   stop_pid "$pid"
   rm -f "$pid_file"
   log "broker stopped"
+}
+
+# A crash: no controlled shutdown, nothing flushed beyond what the JVM had
+# already handed to the kernel. The data dir stays for `resume`.
+cmd_kill() {
+  local pid deadline address
+  if ! pid=$(running_pid); then
+    log "broker not running"
+    return 0
+  fi
+  address=$(bootstrap_address)
+  kill -KILL "$pid" 2>/dev/null || true
+  # The JVM's main thread turns zombie before its other threads are gone and
+  # its sockets closed: wait for the port too, so that `resume` can have it.
+  deadline=$(( $(now_us) + STOP_TIMEOUT_S * 1000000 ))
+  while is_kafka_pid "$pid" || port_in_use "${address##*:}"; do
+    (( $(now_us) < deadline )) || die "broker (pid $pid) still alive ${STOP_TIMEOUT_S}s after SIGKILL"
+    sleep 0.1
+  done
+  rm -f "$pid_file"
+  log "broker killed (pid $pid, SIGKILL); its data is kept for: $0 resume"
 }
 
 cmd_status() {
@@ -318,13 +380,13 @@ cmd_topic() {
 }
 
 usage() {
-  echo "usage: $0 start|stop|status|topic NAME PARTITIONS" >&2
+  echo "usage: $0 start|stop|status|kill|resume|restart|topic NAME PARTITIONS" >&2
   exit 2
 }
 
 main() {
   case ${1:-} in
-    start | stop | status) [[ $# -eq 1 ]] || usage ;;
+    start | stop | status | kill | resume | restart) [[ $# -eq 1 ]] || usage ;;
     topic) [[ $# -eq 3 ]] || usage ;;
     *) usage ;;
   esac
@@ -342,6 +404,9 @@ main() {
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
+    kill) cmd_kill ;;
+    resume) cmd_resume ;;
+    restart) cmd_stop && cmd_resume ;;
     topic) cmd_topic "$2" "$3" ;;
   esac
 }

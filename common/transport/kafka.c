@@ -17,6 +17,9 @@
 struct kafka_source {
         struct ev_source base; /* first: the ops receive &base */
         rd_kafka_t *rk;
+        /* Partitions assigned now. Written by rebalance_cb, which
+         * rd_kafka_consumer_poll serves on the caller's thread, so no lock. */
+        int assigned;
 };
 
 struct kafka_publisher {
@@ -128,10 +131,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
         bool cooperative =
             !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+        struct kafka_source *ks = opaque;
         rd_kafka_error_t *error = NULL;
         rd_kafka_resp_err_t ret = RD_KAFKA_RESP_ERR_NO_ERROR;
 
-        (void)opaque;
+        /* The count follows parts rather than asking rd_kafka_assignment():
+         * during rd_kafka_consumer_close that call never returns. A
+         * cooperative rebalance hands over deltas, an eager one the
+         * whole assignment. */
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 ev_log(EV_LOG_INFO, "kafka: assigned %d partition(s)",
                        parts->cnt);
@@ -139,6 +146,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         error = rd_kafka_incremental_assign(rk, parts);
                 else
                         ret = rd_kafka_assign(rk, parts);
+                if (!error && !ret)
+                        ks->assigned =
+                            (cooperative ? ks->assigned : 0) + parts->cnt;
         } else {
                 ev_log(EV_LOG_INFO, "kafka: revoking %d partition(s)",
                        parts->cnt);
@@ -154,6 +164,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                         error = rd_kafka_incremental_unassign(rk, parts);
                 else
                         ret = rd_kafka_assign(rk, NULL);
+                ks->assigned = cooperative && ks->assigned > parts->cnt
+                                   ? ks->assigned - parts->cnt
+                                   : 0;
         }
         if (error) {
                 ev_log(EV_LOG_ERROR, "kafka: rebalance: %s",
@@ -163,6 +176,23 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 ev_log(EV_LOG_ERROR, "kafka: rebalance: %s",
                        rd_kafka_err2str(ret));
         }
+}
+
+/* librdkafka's reason for a fatal error, into errstr. Being fenced gets the
+ * cause spelled out: it is an operator's mistake, not a broker failure. */
+static void fatal_errstr(rd_kafka_t *rk, char *errstr, size_t errstr_size)
+{
+        char reason[512];
+
+        if (rd_kafka_fatal_error(rk, reason, sizeof(reason)) ==
+            RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID)
+                snprintf(errstr, errstr_size,
+                         "%s: another consumer joined the group with the "
+                         "same group.instance.id (--instance-id); two live "
+                         "consumers must never share one",
+                         reason);
+        else
+                snprintf(errstr, errstr_size, "%s", reason);
 }
 
 static enum ev_err source_poll(struct ev_source *src, struct ev_msg *msgs,
@@ -184,8 +214,7 @@ static enum ev_err source_poll(struct ev_source *src, struct ev_msg *msgs,
                                  rd_kafka_message_errstr(rkm));
                         rd_kafka_message_destroy(rkm);
                         if (fatal) {
-                                rd_kafka_fatal_error(ks->rk, errstr,
-                                                     errstr_size);
+                                fatal_errstr(ks->rk, errstr, errstr_size);
                                 return EV_ERR_FATAL;
                         }
                         /* Consumer errors (topic not there yet, broker
@@ -256,6 +285,11 @@ static void source_ack(struct ev_source *src, struct ev_msg *msgs, size_t cnt)
         source_release(src, msgs, cnt);
 }
 
+static bool source_ready(const struct ev_source *src)
+{
+        return ((const struct kafka_source *)src)->assigned > 0;
+}
+
 static enum ev_err source_close(struct ev_source *src, char *errstr,
                                 size_t errstr_size)
 {
@@ -283,6 +317,7 @@ static const struct ev_source_ops kafka_source_ops = {
     .ack = source_ack,
     .release = source_release,
     .close = source_close,
+    .ready = source_ready,
 };
 
 struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
@@ -295,7 +330,15 @@ struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
             /* librdkafka's default, latest, would silently skip what
              * was produced before the group first joined. */
             "auto.offset.reset", "earliest", "enable.auto.offset.store",
-            "false", NULL};
+            "false",
+            /* What a crash prints again is what was flushed since the
+             * last commit: bound it to about a second (librdkafka's
+             * default is 5 s). The commit is asynchronous and is sent
+             * only when a partition's stored offset has moved. */
+            "auto.commit.interval.ms", "1000",
+            /* Static membership, last: unset, the list ends here. */
+            cfg->instance_id ? "group.instance.id" : NULL, cfg->instance_id,
+            NULL};
         rd_kafka_topic_partition_list_t *topics = NULL;
         struct kafka_source *ks;
         rd_kafka_conf_t *conf;
@@ -313,6 +356,7 @@ struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
         if (!conf)
                 goto err;
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+        rd_kafka_conf_set_opaque(conf, ks);
         ks->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
         if (!ks->rk) {
                 rd_kafka_conf_destroy(conf);

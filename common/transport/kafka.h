@@ -9,10 +9,12 @@
 #include "transport.h"
 
 /*
- * A consumer in cfg->group subscribed to cfg->topic. Offsets are stored only
- * by ack and committed in the background, on partition revocation and on
- * close; a new group starts from the earliest offset. -X properties apply
- * on top of our defaults, except the ones the delivery guarantee depends on.
+ * A consumer in cfg->group subscribed to cfg->topic, a static member when
+ * cfg->instance_id is set. Offsets are stored only by ack and committed in
+ * the background (every second while there are new ones), on partition
+ * revocation and on close; a new group starts from the earliest offset. It
+ * is ready while it holds partitions. -X properties apply on top of our
+ * defaults, except the ones the delivery guarantee depends on.
  *
  * Returns NULL with *err (EV_ERR_CONFIG for a rejected property) and errstr
  * set on failure. cfg is borrowed for the call only.

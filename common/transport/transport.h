@@ -45,6 +45,11 @@ struct ev_source_ops {
          * (NULL is a no-op). */
         enum ev_err (*close)(struct ev_source *src, char *errstr,
                              size_t errstr_size);
+        /* Optional (NULL: always ready). True while src can deliver
+         * messages: a Kafka consumer that holds partitions, not one still
+         * joining its group. An empty poll means "nothing new" only while
+         * the source is ready; the consumer's idle clock runs only then. */
+        bool (*ready)(const struct ev_source *src);
 };
 
 struct ev_source {

@@ -44,7 +44,7 @@ unset KAFKA_TOPIC KAFKA_GROUP_ID EVENT_COUNT MALFORMED_COUNT PUBLISH_RATE \
   IDLE_EXIT_SECONDS LOG_LEVEL TRANSPORT GCP_PROJECT_ID GCP_PUBSUB_TOPIC \
   GCP_PUBSUB_SUBSCRIPTION CREDENTIALS_PATH GOOGLE_APPLICATION_CREDENTIALS \
   PUBSUB_ENDPOINT PUBSUB_CREATE PUBSUB_ORDERING PUBSUB_TIMEOUT \
-  PUBSUB_ACK_DEADLINE PUBSUB_MAX_MESSAGES PUBSUB_PULLS
+  PUBSUB_ACK_DEADLINE PUBSUB_MAX_MESSAGES PUBSUB_PULLS KAFKA_GROUP_INSTANCE_ID
 # The emulator, too, is passed as a flag (pubsub_init); left in the
 # environment it would also send a test's Google client (pubsub_auth.sh) to
 # the emulator instead of the server the test starts.
@@ -76,8 +76,14 @@ fail() {
   exit 1
 }
 
+# A test that must undo something even when it fails (bring back the broker
+# it killed) defines it_on_exit; it runs first, before the test's processes
+# are stopped, since a consumer may need the broker to stop cleanly.
 it_cleanup() {
   local rc=$? pid f
+  if declare -F it_on_exit >/dev/null; then
+    it_on_exit || rc=1
+  fi
   for pid in "${IT_PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -119,6 +125,13 @@ reap() {
   return "$rc"
 }
 
+# crash PID: SIGKILLs a process started with spawn, as kill -9 or the OOM
+# killer would, and reaps it without bash's "Killed" notice.
+crash() {
+  kill -KILL "$1" 2>/dev/null || true
+  { reap "$1"; } 2>/dev/null || true
+}
+
 # A topic or group name no other run uses: test, what, time, pid.
 unique_name() {
   printf 'it-%s-%s-%s-%s' "$IT_NAME" "$1" "$(date +%s%N)" "$$"
@@ -140,11 +153,11 @@ wait_until() {
   done
 }
 
-# create_topic NAME PARTITIONS: through kafka.sh, which must be running the
-# broker the tests talk to; checked first, so a mismatch is named instead of
-# creating a topic on somebody else's broker.
-create_topic() {
-  local name=$1 partitions=$2 status address
+# Fails unless kafka.sh (KAFKA_SH, KAFKA_HOME_DIR, KAFKA_PORT) runs the
+# broker the tests talk to, so that a mismatch is named instead of acting on
+# somebody else's broker.
+require_kafka_sh() {
+  local status address
   [[ -x $KAFKA_SH ]] || fail "KAFKA_SH=$KAFKA_SH is not an executable kafka.sh"
   status=$("$KAFKA_SH" status 2>&1) ||
     fail "kafka.sh status: $status (KAFKA_HOME_DIR=${KAFKA_HOME_DIR:-<default>}" \
@@ -155,8 +168,28 @@ create_topic() {
     fail "kafka.sh (KAFKA_HOME_DIR=${KAFKA_HOME_DIR:-<default>}) runs the" \
       "broker at $address, but KAFKA_BOOTSTRAP_SERVERS is $BROKERS;" \
       "set KAFKA_HOME_DIR/KAFKA_PORT to match"
+}
+
+# create_topic NAME PARTITIONS: through kafka.sh (require_kafka_sh).
+create_topic() {
+  local name=$1 partitions=$2
+  require_kafka_sh
   "$KAFKA_SH" topic "$name" "$partitions" 2>"$IT_TMP/kafka-topic.err" ||
     fail "kafka.sh topic $name $partitions failed: $(cat "$IT_TMP/kafka-topic.err")"
+}
+
+# broker_kill: SIGKILLs the broker (kafka.sh kill), keeping its data;
+# broker_resume brings it back on that data and returns once it serves
+# metadata. Any test that kills it must resume it in it_on_exit too: the
+# broker is shared with the tests that run after it.
+broker_kill() {
+  require_kafka_sh
+  "$KAFKA_SH" kill 2>"$IT_TMP/kafka-kill.err" ||
+    fail "kafka.sh kill failed: $(cat "$IT_TMP/kafka-kill.err")"
+}
+broker_resume() {
+  "$KAFKA_SH" resume 2>"$IT_TMP/kafka-resume.err" ||
+    fail "kafka.sh resume failed: $(tail -n 5 "$IT_TMP/kafka-resume.err")"
 }
 
 # Every message of TOPIC as kcat sees it, one per line (payload bytes as
@@ -194,6 +227,27 @@ count_lines() {
 # Lines of FILE beginning with the fixed string PREFIX.
 count_prefix() {
   awk -v p="$2" 'index($0, p) == 1 { n++ } END { print n + 0 }' "$1"
+}
+
+# Milliseconds since the epoch; EPOCHREALTIME's decimal separator follows
+# the locale, so keep digits only.
+now_ms() {
+  local us=${EPOCHREALTIME//[!0-9]/}
+  echo $((us / 1000))
+}
+
+# drop_partial_line FILE: a process killed while writing leaves a last line
+# without its newline (stdio writes whole buffers, not whole lines); drop
+# it. Nothing of it was acknowledged, so it is printed again in full.
+drop_partial_line() {
+  python3 - "$1" <<'EOF'
+import sys
+path = sys.argv[1]
+with open(path, "rb") as f:
+    data = f.read()
+with open(path, "wb") as f:
+    f.write(data[:data.rfind(b"\n") + 1])
+EOF
 }
 
 expect_eq() {

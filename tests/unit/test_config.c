@@ -39,6 +39,7 @@ static const char *const env_names[] = {
     "KAFKA_BOOTSTRAP_SERVERS",
     "KAFKA_TOPIC",
     "KAFKA_GROUP_ID",
+    "KAFKA_GROUP_INSTANCE_ID",
     "EVENT_COUNT",
     "MALFORMED_COUNT",
     "PUBLISH_RATE",
@@ -81,7 +82,8 @@ static const struct config_case config_cases[] = {
      EV_OK,
      {"action=run", "brokers=localhost:9092", "topic=log-events",
       "group=log-events-consumer", "max_payload_bytes=1048576", "schema=true",
-      "max_messages=0", "idle_exit=0", "log_level=info", "props="}},
+      "max_messages=0", "idle_exit=0", "log_level=info",
+      "props=", "instance_id=(null)"}},
 
     /* The environment. */
     {"env brokers",
@@ -92,6 +94,12 @@ static const struct config_case config_cases[] = {
      {"brokers=k1:9092,k2:9092"}},
     {"env topic", P, {"KAFKA_TOPIC=t-env"}, {NULL}, EV_OK, {"topic=t-env"}},
     {"env group", C, {"KAFKA_GROUP_ID=g-env"}, {NULL}, EV_OK, {"group=g-env"}},
+    {"env instance id",
+     C,
+     {"KAFKA_GROUP_INSTANCE_ID=consumer-1"},
+     {NULL},
+     EV_OK,
+     {"instance_id=consumer-1"}},
     {"env log level",
      P,
      {"LOG_LEVEL=debug"},
@@ -139,6 +147,12 @@ static const struct config_case config_cases[] = {
     {"producer ignores KAFKA_GROUP_ID",
      P,
      {"KAFKA_GROUP_ID="},
+     {NULL},
+     EV_OK,
+     {"action=run"}},
+    {"producer ignores KAFKA_GROUP_INSTANCE_ID",
+     P,
+     {"KAFKA_GROUP_INSTANCE_ID="},
      {NULL},
      EV_OK,
      {"action=run"}},
@@ -210,6 +224,12 @@ static const struct config_case config_cases[] = {
      {"--log-level", "debug"},
      EV_OK,
      {"log_level=debug"}},
+    {"flag over env: instance id",
+     C,
+     {"KAFKA_GROUP_INSTANCE_ID=from-env"},
+     {"--instance-id", "pod-0"},
+     EV_OK,
+     {"instance_id=pod-0"}},
     {"flag over env: brokers",
      C,
      {"KAFKA_BOOTSTRAP_SERVERS=env:1"},
@@ -319,6 +339,24 @@ static const struct config_case config_cases[] = {
      {NULL},
      EV_ERR_USAGE,
      {"KAFKA_GROUP_ID"}},
+    {"empty instance id env",
+     C,
+     {"KAFKA_GROUP_INSTANCE_ID="},
+     {NULL},
+     EV_ERR_USAGE,
+     {"KAFKA_GROUP_INSTANCE_ID", "non-empty"}},
+    {"empty --instance-id",
+     C,
+     {NULL},
+     {"--instance-id="},
+     EV_ERR_USAGE,
+     {"--instance-id", "non-empty"}},
+    {"producer has no --instance-id",
+     P,
+     {NULL},
+     {"--instance-id", "x"},
+     EV_ERR_USAGE,
+     {"unknown option", "--instance-id"}},
     {"unknown long option",
      P,
      {NULL},
@@ -711,6 +749,8 @@ static bool render(const struct ev_config *cfg, const char *field, char *buf,
                 snprintf(buf, size, "%s", cfg->topic);
         else if (!strcmp(field, "group"))
                 snprintf(buf, size, "%s", cfg->group);
+        else if (!strcmp(field, "instance_id"))
+                snprintf(buf, size, "%s", str_or_null(cfg->instance_id));
         else if (!strcmp(field, "input"))
                 snprintf(buf, size, "%s", cfg->input ? cfg->input : "(null)");
         else if (!strcmp(field, "log_level"))
@@ -941,6 +981,8 @@ static void test_config_usage(void **state)
             {C, "--no-schema", true}, {C, "VALIDATE_SCHEMA", true},
             {C, "1048576", true},     {C, "--count", false},
             {C, "--version", true},   {C, "log-events-consumer", true},
+            {C, "instance-id", true}, {C, "KAFKA_GROUP_INSTANCE_ID", true},
+            {P, "INSTANCE", false},   {P, "instance-id", false},
         };
         char buf[8192];
         size_t i, failed = 0;

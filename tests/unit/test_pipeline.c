@@ -178,8 +178,13 @@ static enum ev_err fake_close(struct ev_source *src, char *errstr,
         return EV_OK;
 }
 
+/* No ready op: always ready. */
 static const struct ev_source_ops fake_ops = {
-    fake_poll, fake_describe, fake_ack, fake_release, fake_close,
+    .poll = fake_poll,
+    .describe = fake_describe,
+    .ack = fake_ack,
+    .release = fake_release,
+    .close = fake_close,
 };
 
 /* out: the stream whose fd is checked at every ack (NULL: none). */
