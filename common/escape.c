@@ -111,3 +111,20 @@ size_t ev_escape(const char *buf, size_t len, size_t max_in, int flags,
         out[o] = '\0';
         return in;
 }
+
+size_t ev_escape_unsafe_at(const char *s, size_t n)
+{
+        const unsigned char *u = (const unsigned char *)s;
+        size_t i = 0;
+
+        while (i < n) {
+                unsigned long cp;
+                size_t len = ev_utf8_seq_len(u + i, n - i, &cp);
+
+                if (!len || cp < 0x20 || cp == 0x7f ||
+                    (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029)
+                        return i;
+                i += len;
+        }
+        return n;
+}

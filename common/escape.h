@@ -38,4 +38,10 @@ size_t ev_escape(const char *buf, size_t len, size_t max_in, int flags,
  * truncated). */
 size_t ev_utf8_seq_len(const unsigned char *s, size_t avail, unsigned long *cp);
 
+/* The offset of the first character of s[0..n) that ev_escape escapes
+ * whatever its flags (invalid UTF-8, a C0 control, DEL, a C1 control,
+ * U+2028, U+2029), or n when there is none: then s is one line that a
+ * terminal shows as text. */
+size_t ev_escape_unsafe_at(const char *s, size_t n);
+
 #endif

@@ -4,7 +4,9 @@
 #
 #   scripts/setup.sh          build dependencies (compiler, CMake, librdkafka, jansson, cmocka, libcurl)
 #   scripts/setup.sh --kafka  also Java and Maven, to run the real broker (scripts/kafka.sh)
-#   scripts/setup.sh --test   also Java, Maven, kcat, python3 (with venv) and openssl, for scripts/test.sh
+#   scripts/setup.sh --test   also Java, Maven, kcat, python3 (with venv), openssl, valgrind and the
+#                             --fuzz packages, for scripts/test.sh
+#   scripts/setup.sh --fuzz   build dependencies and clang with libFuzzer, for scripts/fuzz.sh
 #   scripts/setup.sh --docker only docker.io and debootstrap, for scripts/docker.sh
 #
 # Packages are installed without their recommendations, so every package a
@@ -23,17 +25,23 @@ build_pkgs=(gcc libc6-dev make cmake pkg-config librdkafka-dev libjansson-dev
 kafka_pkgs=(default-jre-headless maven)
 # python3-venv: test.sh installs Google's Pub/Sub client into a virtualenv
 # for the interop test; openssl: the auth test makes RSA keys with the
-# command. (The Pub/Sub emulator is not in Debian: see
-# scripts/pubsub-emulator.sh.)
-test_pkgs=(kcat python3 python3-venv openssl)
+# command; valgrind: the memcheck test (tests/integration/memcheck.sh). (The
+# Pub/Sub emulator is not in Debian: see scripts/pubsub-emulator.sh.)
+test_pkgs=(kcat python3 python3-venv openssl valgrind)
+# Debian's clang (14 on bookworm) has its sanitizer and libFuzzer runtimes in
+# libclang-rt-14-dev, which it only recommends: without it
+# -fsanitize=fuzzer cannot link.
+fuzz_pkgs=(clang libclang-rt-14-dev)
 docker_pkgs=(docker.io debootstrap)
 
 case "${1:-}" in
   "") wanted=("${build_pkgs[@]}") ;;
   --kafka) wanted=("${build_pkgs[@]}" "${kafka_pkgs[@]}") ;;
-  --test) wanted=("${build_pkgs[@]}" "${kafka_pkgs[@]}" "${test_pkgs[@]}") ;;
+  --test) wanted=("${build_pkgs[@]}" "${kafka_pkgs[@]}" "${test_pkgs[@]}"
+    "${fuzz_pkgs[@]}") ;;
+  --fuzz) wanted=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   --docker) wanted=("${docker_pkgs[@]}") ;;
-  *) log "usage: $0 [--kafka|--test|--docker]"; exit 64 ;;
+  *) log "usage: $0 [--kafka|--test|--fuzz|--docker]"; exit 64 ;;
 esac
 
 # A machine may have Java, Maven or Docker from elsewhere (an SDK, a
