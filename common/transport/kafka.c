@@ -82,6 +82,22 @@ static bool is_protected(const char *key, const char *const *protected_keys)
         return false;
 }
 
+/* True for the properties whose values are secrets (sasl.password,
+ * ssl.key.password, ssl.key.pem, sasl.oauthbearer.client.secret,
+ * sasl.jaas.config...): an error names them without their value. */
+static bool is_secret(const char *key)
+{
+        static const char *const words[] = {"password", "secret", "key.pem",
+                                            "jaas",     "token",  NULL};
+        size_t i;
+
+        for (i = 0; words[i]; i++) {
+                if (strstr(key, words[i]))
+                        return true;
+        }
+        return false;
+}
+
 /* Applies NULL-terminated key/value pairs, then the user's -X properties. */
 static rd_kafka_conf_t *new_conf(const struct ev_config *cfg,
                                  const char *const *defaults,
@@ -114,7 +130,8 @@ static rd_kafka_conf_t *new_conf(const struct ev_config *cfg,
                 if (rd_kafka_conf_set(conf, p->key, p->value, rkerr,
                                       sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
                         snprintf(errstr, errstr_size, "-X %s=%s: %s", p->key,
-                                 p->value, rkerr);
+                                 is_secret(p->key) ? "[redacted]" : p->value,
+                                 rkerr);
                         goto err;
                 }
         }

@@ -67,6 +67,11 @@ for role in producer consumer; do
   expect_error 64 "-X" "$bin" -X novalue
   expect_error 64 "--log-level" "$bin" --log-level loud
   expect_error 78 "no.such.property" "$bin" -X no.such.property=1
+  # A secret's value never reaches an error line, even a rejected one.
+  expect_error 78 "sasl.password.typo=[redacted]" "$bin" \
+    -X sasl.password.typo=hunter2
+  ! grep -q hunter2 "$IT_TMP/err.err" ||
+    fail "$role printed the value of -X sasl.password.typo"
 done
 
 expect_error 64 "--count" "$PRODUCER" --count abc
