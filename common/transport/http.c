@@ -255,7 +255,7 @@ enum ev_err ev_http_prepare(CURL *easy, const struct ev_http_req *req,
         return EV_OK;
 
 nomem:
-        curl_slist_free_all(*headers);
+        ev_http_headers_free(*headers);
         *headers = NULL;
         snprintf(errstr, errstr_size, "out of memory preparing a request");
         return EV_ERR_NOMEM;
@@ -330,9 +330,7 @@ static enum ev_err finish(CURL *easy, CURLcode cc,
         return EV_ERR_TRANSIENT;
 }
 
-/* Frees a header list after zeroing its lines, one of which may hold a
- * bearer token. */
-static void headers_wipe_free(struct curl_slist *headers)
+void ev_http_headers_free(struct curl_slist *headers)
 {
         struct curl_slist *it;
 
@@ -372,6 +370,6 @@ enum ev_err ev_http_perform(CURL *easy, const struct ev_http_req *req,
          * it, nor at the header list freed below. */
         curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
         curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
-        headers_wipe_free(headers);
+        ev_http_headers_free(headers);
         return err;
 }

@@ -61,7 +61,7 @@ CURL *ev_http_easy_new(void);
  * Prepares easy (from ev_http_easy_new) for req, writing the answer into
  * resp, which is reset first. The caller then runs the transfer itself
  * (curl_multi_add_handle) and, when it is done, calls ev_http_finish.
- * *headers is set to a list the caller frees with curl_slist_free_all
+ * *headers is set to a list the caller frees with ev_http_headers_free
  * after the transfer. Returns EV_ERR_NOMEM or EV_OK.
  */
 enum ev_err ev_http_prepare(CURL *easy, const struct ev_http_req *req,
@@ -80,6 +80,10 @@ enum ev_err ev_http_finish(CURL *easy, CURLcode cc,
                            const struct ev_http_req *req,
                            struct ev_http_resp *resp, char *errstr,
                            size_t errstr_size);
+
+/* Frees a header list from ev_http_prepare after zeroing its lines, one of
+ * which may hold a bearer token. NULL is a no-op. */
+void ev_http_headers_free(struct curl_slist *headers);
 
 /* ev_http_prepare, curl_easy_perform and ev_http_finish in one call, for
  * requests made one at a time. */

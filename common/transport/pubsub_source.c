@@ -318,7 +318,7 @@ static enum ev_err start_pull(struct pubsub_source *ps, struct pull *p,
         if (err)
                 return err;
         p->req.authorization = ps->auth[0] ? ps->auth : NULL;
-        curl_slist_free_all(p->headers);
+        ev_http_headers_free(p->headers);
         p->headers = NULL;
         err = ev_http_prepare(p->conn.easy, &p->req, &p->conn.resp, &p->headers,
                               errstr, errstr_size);
@@ -585,7 +585,7 @@ static void source_free(struct pubsub_source *ps)
 
                 if (p->busy)
                         curl_multi_remove_handle(ps->multi, p->conn.easy);
-                curl_slist_free_all(p->headers);
+                ev_http_headers_free(p->headers);
                 ev_pubsub_conn_free(&p->conn);
         }
         free(ps->pulls);
