@@ -625,21 +625,14 @@ static enum ev_err source_close(struct ev_source *src, char *errstr,
         return EV_OK;
 }
 
-/* A subscription has no membership to join: the constructor has already
- * checked that it answers, so the source is ready from the start. */
-static bool source_ready(const struct ev_source *src)
-{
-        (void)src;
-        return true;
-}
-
 static const struct ev_source_ops pubsub_source_ops = {
     .poll = source_poll,
     .describe = source_describe,
     .ack = source_ack,
     .release = source_release,
     .close = source_close,
-    .ready = source_ready,
+    /* No .ready: a subscription has no membership to join, and the
+     * constructor has already checked that it answers. */
 };
 
 /* The subscription's ack deadline, from its description; ours when the
