@@ -78,6 +78,14 @@ static const struct setting settings[] = {
      FIELD(idle_exit), "0", "SECONDS",
      "exit 0 after SECONDS with no new message (counted only while "
      "holding partitions), 0 for never"},
+    {"dlq-topic", 0, "DLQ_TOPIC", K_STRING, EV_ROLE_CONSUMER, FIELD(dlq_topic),
+     NULL, "TOPIC",
+     "republish each toxic message there, with headers saying why, before "
+     "acknowledging it (a Pub/Sub topic id with --transport pubsub)"},
+    {"dlq-timeout", 0, "DLQ_TIMEOUT", K_SECONDS, EV_ROLE_CONSUMER,
+     FIELD(dlq_timeout), "60", "SECONDS",
+     "how long a dead letter is retried, nothing acknowledged meanwhile, "
+     "before the consumer stops (exit 69)"},
     {"log-level", 0, "LOG_LEVEL", K_LEVEL, BOTH, FIELD(log_level), "info",
      "LEVEL", "debug, info, warn or error"},
     {"project", 0, "GCP_PROJECT_ID", K_STRING, BOTH, FIELD(project), NULL,

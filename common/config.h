@@ -75,6 +75,8 @@ struct ev_config {
         struct ev_event_rules rules;
         unsigned long max_messages; /* 0 = unlimited */
         double idle_exit;           /* seconds, 0 = never */
+        const char *dlq_topic;      /* NULL: no dead-letter topic */
+        double dlq_timeout;         /* seconds a dead letter is retried */
 
         struct ev_config_prop *props; /* -X, in command-line order */
         size_t props_cnt;

@@ -44,6 +44,7 @@ static bool verdict(struct ev_verdict *v, enum ev_reason reason,
         va_list ap;
 
         v->reason = reason;
+        v->line = v->column = v->position = 0;
         va_start(ap, fmt);
         vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
         va_end(ap);
@@ -187,9 +188,14 @@ bool ev_event_validate(const char *buf, size_t len,
         if (!obj && json_error_code(&jerr) == json_error_numeric_overflow)
                 obj = json_loadb(buf, len, flags | JSON_DECODE_INT_AS_REAL,
                                  &jerr);
-        if (!obj)
-                return verdict(v, EV_REASON_NOT_JSON, "%s at byte %d",
-                               jerr.text, jerr.position);
+        if (!obj) {
+                verdict(v, EV_REASON_NOT_JSON, "%s at byte %d", jerr.text,
+                        jerr.position);
+                v->line = jerr.line;
+                v->column = jerr.column;
+                v->position = jerr.position;
+                return false;
+        }
         if (!json_is_object(obj))
                 ok = verdict(v, EV_REASON_NOT_OBJECT, "top level is %s",
                              json_is_array(obj) ? "an array" : "a scalar");

@@ -35,6 +35,12 @@ struct ev_event_rules {
 struct ev_verdict {
         enum ev_reason reason;
         char detail[160];
+        /* For not_json, where jansson stopped: line and column (in
+         * characters, from 1; -1 when unknown) and the byte offset.
+         * Zero for every other reason. */
+        int line;
+        int column;
+        int position;
 };
 
 /*

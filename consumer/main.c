@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "dlq.h"
 #include "log.h"
 #include "pipeline.h"
 #include "signals.h"
@@ -80,6 +81,7 @@ int main(int argc, char **argv)
 {
         static char stdout_buf[1 << 16];
         struct ev_source *src = NULL;
+        struct ev_dlq *dlq = NULL;
         struct ev_pipeline pl;
         struct ev_config cfg;
         char errstr[512];
@@ -100,6 +102,14 @@ int main(int argc, char **argv)
          * is also given the buffer. */
         setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 
+        if (cfg.dlq_topic) {
+                dlq = ev_dlq_new(&cfg, &err, errstr, sizeof(errstr));
+                if (!dlq) {
+                        ev_log(EV_LOG_ERROR, "dead-letter topic %s: %s",
+                               cfg.dlq_topic, errstr);
+                        goto out;
+                }
+        }
         src = ev_source_new(&cfg, &err, errstr, sizeof(errstr));
         if (!src) {
                 ev_log(EV_LOG_ERROR, "%s", errstr);
@@ -112,13 +122,17 @@ int main(int argc, char **argv)
         else
                 ev_log(EV_LOG_INFO, "consuming topic %s from %s as group %s",
                        cfg.topic, cfg.brokers, cfg.group);
-        ev_pipeline_init(&pl, stdout, &cfg.rules);
+        if (dlq)
+                ev_log(EV_LOG_INFO, "toxic messages go to dead-letter topic %s",
+                       cfg.dlq_topic);
+        ev_pipeline_init(&pl, stdout, dlq, &cfg.rules);
         err = consume(&cfg, src, &pl, errstr, sizeof(errstr));
         if (err)
                 ev_log(EV_LOG_ERROR, "%s%s", errstr,
-                       err == EV_ERR_IO ? "; nothing more acknowledged, the "
-                                          "rest will be delivered again"
-                                        : "");
+                       err == EV_ERR_IO || pl.stats.unacknowledged
+                           ? "; nothing more acknowledged, the rest will be "
+                             "delivered again"
+                           : "");
         /* Closing commits only what was acknowledged, also after a failed
          * write: the messages in hand were released unacknowledged. */
         close_err = src->ops->close(src, errstr, sizeof(errstr));
@@ -127,6 +141,7 @@ int main(int argc, char **argv)
         ev_pipeline_summary(&pl.stats, summary, sizeof(summary));
         ev_log(EV_LOG_INFO, "Summary: %s", summary);
 out:
+        ev_dlq_free(dlq);
         ev_config_free(&cfg);
         return ev_err_exit_code(err);
 }

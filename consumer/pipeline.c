@@ -10,11 +10,12 @@
 
 #include "sink.h"
 
-void ev_pipeline_init(struct ev_pipeline *pl, FILE *out,
+void ev_pipeline_init(struct ev_pipeline *pl, FILE *out, struct ev_dlq *dlq,
                       const struct ev_event_rules *rules)
 {
         memset(pl, 0, sizeof(*pl));
         pl->out = out;
+        pl->dlq = dlq;
         pl->rules = *rules;
 }
 
@@ -44,7 +45,10 @@ static enum ev_err process_one(struct ev_pipeline *pl, struct ev_source *src,
         batch->by_reason[verdict.reason]++;
         src->ops->describe(src, msg, where, sizeof(where));
         ev_sink_report_toxic(msg->payload, msg->len, &verdict, where);
-        return EV_OK;
+        if (!pl->dlq)
+                return EV_OK;
+        batch->dead_lettered++;
+        return ev_dlq_add(pl->dlq, src, msg, &verdict, errstr, errstr_size);
 }
 
 static void add_stats(struct ev_pipeline_stats *to,
@@ -56,6 +60,7 @@ static void add_stats(struct ev_pipeline_stats *to,
         to->valid += from->valid;
         to->toxic += from->toxic;
         to->tombstones += from->tombstones;
+        to->dead_lettered += from->dead_lettered;
         for (r = 0; r < EV_REASON__CNT; r++)
                 to->by_reason[r] += from->by_reason[r];
 }
@@ -79,6 +84,10 @@ enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
                          strerror(errno));
                 err = EV_ERR_IO;
         }
+        if (pl->dlq && !err)
+                err = ev_dlq_confirm(pl->dlq, errstr, errstr_size);
+        else if (pl->dlq)
+                ev_dlq_discard(pl->dlq);
         if (err) {
                 src->ops->release(src, msgs, cnt);
                 pl->stats.unacknowledged += cnt;
@@ -105,6 +114,7 @@ void ev_pipeline_summary(const struct ev_pipeline_stats *stats, char *buf,
                                         ev_reason_name((enum ev_reason)r),
                                         stats->by_reason[r]);
         if (off < size)
-                snprintf(buf + off, size - off, " unacknowledged=%lu",
-                         stats->unacknowledged);
+                snprintf(buf + off, size - off,
+                         " unacknowledged=%lu dead_lettered=%lu",
+                         stats->unacknowledged, stats->dead_lettered);
 }

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "dlq.h"
 #include "err.h"
 #include "event.h"
 #include "transport.h"
@@ -21,30 +22,34 @@ struct ev_pipeline_stats {
         unsigned long tombstones;
         unsigned long by_reason[EV_REASON__CNT];
         unsigned long unacknowledged;
+        unsigned long dead_lettered; /* toxic ones confirmed on the DLQ */
 };
 
 struct ev_pipeline {
         FILE *out;                   /* valid events, borrowed */
+        struct ev_dlq *dlq;          /* toxic messages, borrowed; NULL: none */
         struct ev_event_rules rules; /* copied */
         struct ev_pipeline_stats stats;
 };
 
-/* Sets up pl to write valid events to out (borrowed). */
-void ev_pipeline_init(struct ev_pipeline *pl, FILE *out,
+/* Sets up pl to write valid events to out and dead letters to dlq (both
+ * borrowed; dlq may be NULL). */
+void ev_pipeline_init(struct ev_pipeline *pl, FILE *out, struct ev_dlq *dlq,
                       const struct ev_event_rules *rules);
 
 /*
  * Processes msgs[0..cnt), which src handed out, and hands them back to src:
- * acknowledged when every output line was written and out flushed, released
- * unacknowledged (to be delivered again) with EV_ERR_IO and errstr set when
- * out failed.
+ * acknowledged when every output line was written, out flushed and every
+ * dead letter confirmed; released unacknowledged (to be delivered again)
+ * with errstr set otherwise: EV_ERR_IO when out failed, EV_ERR_TRANSIENT
+ * when the dead-letter topic could not be written (ev_dlq_confirm).
  */
 enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
                             struct ev_msg *msgs, size_t cnt, char *errstr,
                             size_t errstr_size);
 
 /* Writes "consumed=N valid=N toxic=N tombstones=N", a count per toxic
- * reason and "unacknowledged=N" into buf. */
+ * reason, "unacknowledged=N" and "dead_lettered=N" into buf. */
 void ev_pipeline_summary(const struct ev_pipeline_stats *stats, char *buf,
                          size_t size);
 

@@ -88,8 +88,14 @@ static enum ev_err produce(const struct ev_config *cfg, struct feed *f,
                         pace(pub, start, t->queued + t->failed, cfg->rate);
                 if (ev_signals_stop_requested())
                         break;
-                err = pub->ops->publish(pub, key, key_len, payload, len, errstr,
-                                        errstr_size);
+                err = pub->ops->publish(pub,
+                                        &(struct ev_out_msg){
+                                            .payload = payload,
+                                            .len = len,
+                                            .key = key,
+                                            .key_len = key_len,
+                                        },
+                                        errstr, errstr_size);
                 if (err == EV_ERR_FATAL)
                         return err;
                 if (err) {

@@ -13,10 +13,12 @@
 #include <librdkafka/rdkafka.h>
 
 #include "log.h"
+#include "timefmt.h"
 
 struct kafka_source {
         struct ev_source base; /* first: the ops receive &base */
         rd_kafka_t *rk;
+        char *group; /* for the consumer.group origin header */
         /* Partitions assigned now. Written by rebalance_cb, which
          * rd_kafka_consumer_poll serves on the caller's thread, so no lock. */
         int assigned;
@@ -260,6 +262,30 @@ static void source_describe(const struct ev_source *src,
                  rd_kafka_topic_name(rkm->rkt), rkm->partition, rkm->offset);
 }
 
+static size_t source_origin(const struct ev_source *src,
+                            const struct ev_msg *msg, struct ev_header *hdrs,
+                            char *buf, size_t size)
+{
+        const struct kafka_source *ks = (const struct kafka_source *)src;
+        const rd_kafka_message_t *rkm = msg->handle;
+        char when[EV_TIMEFMT_SIZE];
+        size_t n = 0, off = 0;
+        int64_t ts;
+
+        n = ev_origin_add(hdrs, n, "source.topic", buf, size, &off, "%s",
+                          rd_kafka_topic_name(rkm->rkt));
+        n = ev_origin_add(hdrs, n, "source.partition", buf, size, &off,
+                          "%" PRId32, rkm->partition);
+        n = ev_origin_add(hdrs, n, "source.offset", buf, size, &off, "%" PRId64,
+                          rkm->offset);
+        ts = rd_kafka_message_timestamp(rkm, NULL);
+        if (ts >= 0 && ev_timefmt_rfc3339_ms(ts, when, sizeof(when)))
+                n = ev_origin_add(hdrs, n, "source.timestamp", buf, size, &off,
+                                  "%s", when);
+        return ev_origin_add(hdrs, n, "consumer.group", buf, size, &off, "%s",
+                             ks->group);
+}
+
 static void source_release(struct ev_source *src, struct ev_msg *msgs,
                            size_t cnt)
 {
@@ -319,6 +345,7 @@ static enum ev_err source_close(struct ev_source *src, char *errstr,
          * offsets and leaves the group. */
         err = rd_kafka_consumer_close(ks->rk);
         rd_kafka_destroy(ks->rk);
+        free(ks->group);
         free(ks);
         if (err) {
                 snprintf(errstr, errstr_size, "closing consumer: %s",
@@ -331,6 +358,7 @@ static enum ev_err source_close(struct ev_source *src, char *errstr,
 static const struct ev_source_ops kafka_source_ops = {
     .poll = source_poll,
     .describe = source_describe,
+    .origin = source_origin,
     .ack = source_ack,
     .release = source_release,
     .close = source_close,
@@ -368,6 +396,12 @@ struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
                 return NULL;
         }
         ks->base.ops = &kafka_source_ops;
+        ks->group = strdup(cfg->group);
+        if (!ks->group) {
+                *err = EV_ERR_NOMEM;
+                snprintf(errstr, errstr_size, "out of memory");
+                goto err;
+        }
         *err = EV_ERR_CONFIG;
         conf = new_conf(cfg, defaults, consumer_protected, errstr, errstr_size);
         if (!conf)
@@ -398,6 +432,7 @@ struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
 err:
         if (ks->rk)
                 rd_kafka_destroy(ks->rk);
+        free(ks->group);
         free(ks);
         return NULL;
 }
@@ -406,7 +441,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
                       void *opaque)
 {
         struct kafka_publisher *kp = opaque;
-        struct ev_delivery dr = {.ok = !rkm->err};
+        struct ev_delivery dr = {.msg_opaque = rkm->_private, .ok = !rkm->err};
         char where[64];
 
         (void)rk;
@@ -423,20 +458,51 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm,
         kp->dr_cb(kp->opaque, &dr);
 }
 
-static enum ev_err publisher_publish(struct ev_publisher *pub, const char *key,
-                                     size_t key_len, const char *payload,
-                                     size_t len, char *errstr,
+/* The message's headers, for rd_kafka_producev (which takes ownership);
+ * NULL when it has none or out of memory (*err set). */
+static rd_kafka_headers_t *new_headers(const struct ev_out_msg *msg,
+                                       rd_kafka_resp_err_t *err)
+{
+        rd_kafka_headers_t *hdrs;
+        size_t i;
+
+        *err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (!msg->header_cnt)
+                return NULL;
+        hdrs = rd_kafka_headers_new(msg->header_cnt);
+        for (i = 0; i < msg->header_cnt && !*err; i++)
+                *err = rd_kafka_header_add(hdrs, msg->headers[i].name, -1,
+                                           msg->headers[i].value,
+                                           (ssize_t)msg->headers[i].len);
+        if (*err) {
+                rd_kafka_headers_destroy(hdrs);
+                return NULL;
+        }
+        return hdrs;
+}
+
+static enum ev_err publisher_publish(struct ev_publisher *pub,
+                                     const struct ev_out_msg *msg, char *errstr,
                                      size_t errstr_size)
 {
         struct kafka_publisher *kp = (struct kafka_publisher *)pub;
+        rd_kafka_headers_t *hdrs;
         rd_kafka_resp_err_t err;
 
         for (;;) {
+                hdrs = new_headers(msg, &err);
+                if (err)
+                        break;
                 err = rd_kafka_producev(
                     kp->rk, RD_KAFKA_V_TOPIC(kp->topic),
                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                    RD_KAFKA_V_KEY(key, key_len),
-                    RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_END);
+                    RD_KAFKA_V_KEY(msg->key, msg->key_len),
+                    RD_KAFKA_V_VALUE((void *)msg->payload, msg->len),
+                    RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(msg->opaque),
+                    RD_KAFKA_V_END);
+                /* On failure the headers are still ours. */
+                if (err && hdrs)
+                        rd_kafka_headers_destroy(hdrs);
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
                         break;
                 /* Back-pressure: deliveries free room in the queue. */
@@ -493,12 +559,31 @@ struct ev_publisher *ev_kafka_publisher_new(const struct ev_config *cfg,
                                             enum ev_err *err, char *errstr,
                                             size_t errstr_size)
 {
+        bool dead_letter = cfg->role == EV_ROLE_CONSUMER;
+        char timeout_ms[32];
         const char *const defaults[] = {
-            "bootstrap.servers", cfg->brokers, "client.id", "event-producer",
+            "bootstrap.servers", cfg->brokers, "client.id",
+            dead_letter ? "event-consumer-dlq" : "event-producer",
             /* Retries can then neither duplicate nor reorder. */
-            "enable.idempotence", "true", "acks", "all", NULL};
+            "enable.idempotence", "true", "acks", "all",
+            /* The dead-letter settings, last: for event-producer the list
+             * ends here.
+             *
+             * A dead letter is as large as the toxic payload, which the
+             * source topic may have allowed beyond the default 1 MB: let
+             * the broker's limit for the dead-letter topic decide. */
+            dead_letter ? "message.max.bytes" : NULL, "1000000000",
+            /* Each failure surfaces within this, so that the consumer can
+             * say so and try again until --dlq-timeout. */
+            "message.timeout.ms", timeout_ms, NULL};
         struct kafka_publisher *kp;
         rd_kafka_conf_t *conf;
+        double t;
+
+        t = cfg->dlq_timeout < 1    ? 1
+            : cfg->dlq_timeout > 10 ? 10
+                                    : cfg->dlq_timeout;
+        snprintf(timeout_ms, sizeof(timeout_ms), "%d", (int)(t * 1000));
 
         kp = calloc(1, sizeof(*kp));
         if (!kp) {

@@ -30,9 +30,12 @@ struct ev_source *ev_pubsub_source_new(const struct ev_config *cfg,
 /*
  * A publisher to cfg->pubsub_topic of cfg->project, in batches within the
  * API's limits; with cfg->ordering, each message's ordering key is its key
- * (or its JSON service_name). dr_cb is called once per message, from
- * publish, poll and flush, with "message_id=ID" on success. cfg is
- * borrowed and must outlive the publisher.
+ * (or its JSON service_name). Message headers become attributes, and a
+ * message may be empty when it has some. dr_cb is called once per message,
+ * from publish, poll and flush, with "message_id=ID" on success. Made for
+ * the consumer role (its dead-letter topic), each request is retried for
+ * at most cfg->dlq_timeout. cfg is borrowed and must outlive the
+ * publisher.
  */
 struct ev_publisher *ev_pubsub_publisher_new(const struct ev_config *cfg,
                                              ev_delivery_cb dr_cb, void *opaque,

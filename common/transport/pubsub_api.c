@@ -26,8 +26,12 @@
 #define PUB_SEP       ","
 #define PUB_DATA      "{\"data\":\""
 #define PUB_DATA_END  "\""
-#define PUB_ATTRS     ",\"attributes\":{\"key\":\""
-#define PUB_ATTRS_END "\"}"
+#define PUB_ATTRS     ",\"attributes\":{"
+#define PUB_ATTR_SEP  ","
+#define PUB_ATTR_OPEN "\""
+#define PUB_ATTR_MID  "\":\""
+#define PUB_ATTR_END  "\""
+#define PUB_ATTRS_END "}"
 #define PUB_OKEY      ",\"orderingKey\":\""
 #define PUB_OKEY_END  "\""
 #define PUB_MSG_END   "}"
@@ -281,22 +285,42 @@ bool ev_pubsub_valid_project(const char *project)
  * Publish.
  */
 
+/* Bytes one attribute adds at most: its separator, quotes and colon, and
+ * its name and value escaped. */
+static size_t attr_cost(size_t name_len, size_t value_len)
+{
+        size_t cost = sizeof(PUB_ATTR_SEP) - 1 + sizeof(PUB_ATTR_OPEN) - 1 +
+                      sizeof(PUB_ATTR_MID) - 1 + sizeof(PUB_ATTR_END) - 1;
+
+        cost = add_sat(cost, mul_sat(name_len, JSON_ESCAPE_MAX_RATIO));
+        return add_sat(cost, mul_sat(value_len, JSON_ESCAPE_MAX_RATIO));
+}
+
 /* Counts the start of the body (the larger of "{"messages":[" and ","), the
  * attributes and ordering key members even when their length is 0 (an
  * empty key is still written), and the closing "]}", so that the costs of a
  * request's messages add up to at least its finished size. */
-size_t ev_pubsub_publish_cost(size_t len, size_t key_len, size_t okey_len)
+size_t ev_pubsub_publish_cost(size_t len, size_t key_len, size_t okey_len,
+                              const struct ev_header *attrs, size_t attr_cnt)
 {
         size_t cost = sizeof(PUB_START) - 1 + sizeof(PUB_DATA) - 1 +
                       sizeof(PUB_DATA_END) - 1 + sizeof(PUB_ATTRS) - 1 +
                       sizeof(PUB_ATTRS_END) - 1 + sizeof(PUB_OKEY) - 1 +
                       sizeof(PUB_OKEY_END) - 1 + sizeof(PUB_MSG_END) - 1 +
                       sizeof(PUB_FINISH) - 1;
+        size_t i;
 
         /* 4 characters per started 3 bytes, computed without overflow. */
         cost = add_sat(cost, mul_sat(len / 3 + (len % 3 != 0), 4));
+        /* The key attribute comes first: no separator. */
+        cost = add_sat(cost, sizeof(PUB_ATTR_OPEN) - 1 + sizeof("key") - 1 +
+                                 sizeof(PUB_ATTR_MID) - 1 +
+                                 sizeof(PUB_ATTR_END) - 1);
         cost = add_sat(cost, mul_sat(key_len, JSON_ESCAPE_MAX_RATIO));
         cost = add_sat(cost, mul_sat(okey_len, JSON_ESCAPE_MAX_RATIO));
+        for (i = 0; i < attr_cnt; i++)
+                cost = add_sat(cost,
+                               attr_cost(strlen(attrs[i].name), attrs[i].len));
         return cost;
 }
 
@@ -307,17 +331,68 @@ static bool publish_open(const struct ev_pubsub_body *b)
                b->data[b->len - 2] != ']';
 }
 
+/* Adds the escaped size of every attribute to *need; false with errstr
+ * when a name or value is not valid UTF-8 or is over the service's
+ * limits. */
+static bool attrs_size(const struct ev_header *attrs, size_t attr_cnt,
+                       size_t *need, char *errstr, size_t errstr_size)
+{
+        size_t i, name_esc, value_esc;
+
+        for (i = 0; i < attr_cnt; i++) {
+                const struct ev_header *a = &attrs[i];
+                size_t name_len = strlen(a->name);
+
+                if (name_len == 0 || name_len > EV_PUBSUB_MAX_ATTR_NAME ||
+                    a->len > EV_PUBSUB_MAX_ATTR_VALUE) {
+                        snprintf(errstr, errstr_size,
+                                 "attribute %.64s: name of 1 to %d bytes and "
+                                 "value of up to %d bytes allowed",
+                                 a->name, EV_PUBSUB_MAX_ATTR_NAME,
+                                 EV_PUBSUB_MAX_ATTR_VALUE);
+                        return false;
+                }
+                if (!json_escaped_len(a->name, name_len, &name_esc) ||
+                    !json_escaped_len(a->value, a->len, &value_esc)) {
+                        snprintf(errstr, errstr_size,
+                                 "attribute %.64s is not valid UTF-8", a->name);
+                        return false;
+                }
+                *need += sizeof(PUB_ATTR_SEP) - 1 + sizeof(PUB_ATTR_OPEN) - 1 +
+                         name_esc + sizeof(PUB_ATTR_MID) - 1 + value_esc +
+                         sizeof(PUB_ATTR_END) - 1;
+        }
+        return true;
+}
+
+/* Appends "name":"value" (a NUL-terminated name), after a separator unless
+ * first. */
+static void put_attr(struct ev_pubsub_body *b, bool first, const char *name,
+                     const char *value, size_t len)
+{
+        if (!first)
+                put(b, LIT(PUB_ATTR_SEP));
+        put(b, LIT(PUB_ATTR_OPEN));
+        put_json(b, name, strlen(name));
+        put(b, LIT(PUB_ATTR_MID));
+        put_json(b, value, len);
+        put(b, LIT(PUB_ATTR_END));
+}
+
 enum ev_err ev_pubsub_publish_add(struct ev_pubsub_body *b, const char *data,
                                   size_t len, const char *key, size_t key_len,
                                   const char *ordering_key, size_t okey_len,
-                                  char *errstr, size_t errstr_size)
+                                  const struct ev_header *attrs,
+                                  size_t attr_cnt, char *errstr,
+                                  size_t errstr_size)
 {
-        size_t key_esc = 0, okey_esc = 0, b64_len, need;
+        size_t key_esc = 0, okey_esc = 0, b64_len, need = 0, i;
         bool first = b->len == 0;
 
-        if (len == 0) {
+        if (len == 0 && !key && !attr_cnt) {
                 snprintf(errstr, errstr_size,
-                         "empty message (Pub/Sub refuses them)");
+                         "empty message without attributes (Pub/Sub refuses "
+                         "them)");
                 return EV_ERR_PERMANENT;
         }
         if (!first && !publish_open(b)) {
@@ -335,19 +410,25 @@ enum ev_err ev_pubsub_publish_add(struct ev_pubsub_body *b, const char *data,
                          "ordering key is not valid UTF-8");
                 return EV_ERR_PERMANENT;
         }
-        if (ev_pubsub_publish_cost(len, key_len, okey_len) == SIZE_MAX) {
+        if (!attrs_size(attrs, attr_cnt, &need, errstr, errstr_size))
+                return EV_ERR_PERMANENT;
+        if (ev_pubsub_publish_cost(len, key_len, okey_len, attrs, attr_cnt) ==
+            SIZE_MAX) {
                 snprintf(errstr, errstr_size, "message of %zu bytes too large",
                          len);
                 return EV_ERR_NOMEM;
         }
         /* Exact, and below the cost, which did not saturate. */
         b64_len = ev_base64_encoded_len(len, EV_BASE64_STD);
-        need = (first ? sizeof(PUB_START) : sizeof(PUB_SEP)) - 1 +
-               sizeof(PUB_DATA) - 1 + b64_len + sizeof(PUB_DATA_END) - 1 +
-               sizeof(PUB_MSG_END) - 1;
+        need += (first ? sizeof(PUB_START) : sizeof(PUB_SEP)) - 1 +
+                sizeof(PUB_DATA) - 1 + b64_len + sizeof(PUB_DATA_END) - 1 +
+                sizeof(PUB_MSG_END) - 1;
         if (key)
-                need +=
-                    sizeof(PUB_ATTRS) - 1 + key_esc + sizeof(PUB_ATTRS_END) - 1;
+                need += sizeof(PUB_ATTR_OPEN) - 1 + sizeof("key") - 1 +
+                        sizeof(PUB_ATTR_MID) - 1 + key_esc +
+                        sizeof(PUB_ATTR_END) - 1;
+        if (key || attr_cnt)
+                need += sizeof(PUB_ATTRS) - 1 + sizeof(PUB_ATTRS_END) - 1;
         if (ordering_key)
                 need +=
                     sizeof(PUB_OKEY) - 1 + okey_esc + sizeof(PUB_OKEY_END) - 1;
@@ -364,9 +445,13 @@ enum ev_err ev_pubsub_publish_add(struct ev_pubsub_body *b, const char *data,
         /* Encodes in place; its NUL lands where the next piece goes. */
         b->len += ev_base64_encode(data, len, b->data + b->len, EV_BASE64_STD);
         put(b, LIT(PUB_DATA_END));
-        if (key) {
+        if (key || attr_cnt) {
                 put(b, LIT(PUB_ATTRS));
-                put_json(b, key, key_len);
+                if (key)
+                        put_attr(b, true, "key", key, key_len);
+                for (i = 0; i < attr_cnt; i++)
+                        put_attr(b, !key && i == 0, attrs[i].name,
+                                 attrs[i].value, attrs[i].len);
                 put(b, LIT(PUB_ATTRS_END));
         }
         if (ordering_key) {
@@ -500,6 +585,7 @@ struct entry_view {
         json_t *message_id; /* borrowed; NULL: "" */
         json_t *data;       /* borrowed; NULL: "" */
         json_t *key;        /* borrowed; NULL: no key */
+        json_t *published;  /* borrowed; NULL: none */
         json_t *attempt;    /* borrowed; NULL: 0 */
 };
 
@@ -521,6 +607,9 @@ static void view_entry(json_t *entry, struct entry_view *v)
         s = json_object_get(attrs, "key");
         if (json_is_string(s))
                 v->key = s;
+        s = json_object_get(msg, "publishTime");
+        if (json_is_string(s))
+                v->published = s;
         v->attempt = json_object_get(entry, "deliveryAttempt");
 }
 
@@ -550,6 +639,8 @@ static size_t entry_size(const struct entry_view *v)
         }
         if (v->key)
                 size = add_sat(size, json_string_length(v->key) + 1);
+        if (v->published)
+                size = add_sat(size, json_string_length(v->published) + 1);
         return size;
 }
 
@@ -628,6 +719,10 @@ static void fill_entry(const struct entry_view *v, struct ev_pubsub_received *m,
                 m->key_len = json_string_length(v->key);
                 m->key = arena_copy(p, json_string_value(v->key), m->key_len);
         }
+        m->publish_time = NULL;
+        if (v->published)
+                m->publish_time = arena_copy(p, json_string_value(v->published),
+                                             json_string_length(v->published));
         m->delivery_attempt = delivery_attempt(v->attempt);
 }
 

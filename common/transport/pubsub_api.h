@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "transport.h"
 
 /* The service's limits on one publish request. */
 #define EV_PUBSUB_MAX_BATCH_MSGS    1000
@@ -24,6 +25,9 @@
  * back at once. */
 #define EV_PUBSUB_MIN_ACK_DEADLINE 10
 #define EV_PUBSUB_MAX_ACK_DEADLINE 600
+/* The service's limits on one attribute, in bytes. */
+#define EV_PUBSUB_MAX_ATTR_NAME  256
+#define EV_PUBSUB_MAX_ATTR_VALUE 1024
 
 /* A growing request body. Owned by its user: zero it to start, free it
  * with ev_pubsub_body_free; reset keeps the buffer for reuse. data is
@@ -49,23 +53,28 @@ bool ev_pubsub_valid_id(const char *id);
 bool ev_pubsub_valid_project(const char *project);
 
 /*
- * Publish bodies: {"messages":[{"data":"BASE64","attributes":{"key":"K"},
- * "orderingKey":"O"}, ...]}. "attributes" appears only when key is not
- * NULL, "orderingKey" only when ordering_key is not NULL.
+ * Publish bodies: {"messages":[{"data":"BASE64","attributes":{"key":"K",
+ * "NAME":"VALUE",...},"orderingKey":"O"}, ...]}. "attributes" appears only
+ * when key is not NULL or attr_cnt > 0, "orderingKey" only when
+ * ordering_key is not NULL.
  *
  * ev_pubsub_publish_cost is an upper bound of the bytes one message adds
  * (the caller keeps a request within EV_PUBSUB_MAX_REQUEST_BYTES).
  * ev_pubsub_publish_add appends one message (starting the body when b is
  * empty); ev_pubsub_publish_finish closes it. add fails with
- * EV_ERR_PERMANENT when data is empty (the service refuses empty
- * messages) or when key or ordering_key is not valid UTF-8, leaving b as
- * it was; EV_ERR_NOMEM when out of memory.
+ * EV_ERR_PERMANENT when the message has neither data nor attributes (the
+ * service refuses it), when key, ordering_key or an attribute is not valid
+ * UTF-8, or when an attribute is over the service's limits, leaving b as
+ * it was; EV_ERR_NOMEM when out of memory. attrs is borrowed for the call.
  */
-size_t ev_pubsub_publish_cost(size_t len, size_t key_len, size_t okey_len);
+size_t ev_pubsub_publish_cost(size_t len, size_t key_len, size_t okey_len,
+                              const struct ev_header *attrs, size_t attr_cnt);
 enum ev_err ev_pubsub_publish_add(struct ev_pubsub_body *b, const char *data,
                                   size_t len, const char *key, size_t key_len,
                                   const char *ordering_key, size_t okey_len,
-                                  char *errstr, size_t errstr_size);
+                                  const struct ev_header *attrs,
+                                  size_t attr_cnt, char *errstr,
+                                  size_t errstr_size);
 enum ev_err ev_pubsub_publish_finish(struct ev_pubsub_body *b);
 
 /*
@@ -100,6 +109,7 @@ struct ev_pubsub_received {
         size_t len;
         char *key; /* the "key" attribute, NULL when absent */
         size_t key_len;
+        char *publish_time;    /* as the service wrote it; NULL when absent */
         long delivery_attempt; /* 0 when the subscription does not count */
 };
 

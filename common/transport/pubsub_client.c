@@ -76,7 +76,7 @@ enum ev_err ev_pubsub_authorize(struct ev_pubsub_client *c, char *auth,
 
 /*
  * One API call, retried while it fails transiently (no answer, 408, 429,
- * 5xx, a token endpoint that does) for up to RETRY_BUDGET_S with capped,
+ * 5xx, a token endpoint that does) for up to c->retry_budget with capped,
  * jittered exponential backoff. EV_OK: cn->resp holds a 2xx answer.
  * EV_ERR_PERMANENT: cn->resp holds the refusal (the caller may look at its
  * status, 404 or 409), errstr says what it was. EV_ERR_TRANSIENT: the
@@ -88,7 +88,7 @@ enum ev_err ev_pubsub_call(struct ev_pubsub_client *c,
                            const char *body, size_t len, char *errstr,
                            size_t errstr_size)
 {
-        double give_up = ev_signals_now() + RETRY_BUDGET_S;
+        double give_up = ev_signals_now() + c->retry_budget;
         char auth[EV_PUBSUB_AUTH_SIZE];
         char why[512];
         struct ev_http_req req = {
@@ -124,7 +124,7 @@ enum ev_err ev_pubsub_call(struct ev_pubsub_client *c,
                 if (ev_signals_now() + delay > give_up) {
                         snprintf(errstr, errstr_size,
                                  "%s: %s (gave up after %u attempts in %g s)",
-                                 what, why, attempt + 1, RETRY_BUDGET_S);
+                                 what, why, attempt + 1, c->retry_budget);
                         return EV_ERR_TRANSIENT;
                 }
                 ev_log(EV_LOG_WARN, "pubsub: %s; retrying in %.1f s", errstr,
@@ -229,6 +229,7 @@ enum ev_err ev_pubsub_client_init(struct ev_pubsub_client *c,
 
         memset(c, 0, sizeof(*c));
         c->cfg = cfg;
+        c->retry_budget = RETRY_BUDGET_S;
         err = ev_http_global_init(errstr, errstr_size);
         if (err)
                 return err;

@@ -26,6 +26,7 @@ struct ev_pubsub_client {
         char topic_url[EV_PUBSUB_URL_SIZE];
         char sub_url[EV_PUBSUB_URL_SIZE];
         char topic_path[EV_PUBSUB_URL_SIZE]; /* "projects/P/topics/T" */
+        double retry_budget; /* s a call is retried; init sets 60 */
 };
 
 /* One easy handle and its answer buffer: a connection that is kept alive
@@ -66,9 +67,9 @@ enum ev_err ev_pubsub_authorize(struct ev_pubsub_client *c, char *auth,
 /*
  * One API call on cn, named what in messages, retried while it fails
  * transiently (no answer, 408, 429, 499, 5xx, a token endpoint that does)
- * for up to 60 s with capped, jittered exponential backoff. EV_OK: cn->resp
- * holds a 2xx answer. EV_ERR_PERMANENT: cn->resp holds the refusal (the
- * caller may look at its status), errstr says what it was.
+ * for up to c->retry_budget with capped, jittered exponential backoff. EV_OK:
+ * cn->resp holds a 2xx answer. EV_ERR_PERMANENT: cn->resp holds the refusal
+ * (the caller may look at its status), errstr says what it was.
  * EV_ERR_TRANSIENT: the time ran out. body (len bytes, may be NULL) is
  * borrowed.
  */

@@ -27,6 +27,8 @@ struct pubsub_publisher {
         ev_delivery_cb dr_cb;
         void *opaque;
         struct ev_pubsub_body body;
+        void **msg_opaques; /* of the messages in body, in order */
+        size_t msg_opaques_cap;
         double batch_started;
 };
 
@@ -81,6 +83,7 @@ static void send_batch(struct pubsub_publisher *pp)
                                               pp->conn.resp.len, cnt, ids,
                                               &json, errstr, sizeof(errstr));
         for (i = 0; i < cnt && pp->dr_cb; i++) {
+                dr.msg_opaque = pp->msg_opaques[i];
                 dr.ok = !err;
                 if (dr.ok) {
                         snprintf(where, sizeof(where), "message_id=%s", ids[i]);
@@ -95,9 +98,24 @@ static void send_batch(struct pubsub_publisher *pp)
         ev_pubsub_body_reset(&pp->body);
 }
 
-static enum ev_err publisher_publish(struct ev_publisher *pub, const char *key,
-                                     size_t key_len, const char *payload,
-                                     size_t len, char *errstr,
+/* Room for one more message's opaque. */
+static bool reserve_opaque(struct pubsub_publisher *pp)
+{
+        size_t cap = pp->msg_opaques_cap ? pp->msg_opaques_cap * 2 : 64;
+        void **grown;
+
+        if (pp->body.msgs < pp->msg_opaques_cap)
+                return true;
+        grown = realloc(pp->msg_opaques, cap * sizeof(*grown));
+        if (!grown)
+                return false;
+        pp->msg_opaques = grown;
+        pp->msg_opaques_cap = cap;
+        return true;
+}
+
+static enum ev_err publisher_publish(struct ev_publisher *pub,
+                                     const struct ev_out_msg *msg, char *errstr,
                                      size_t errstr_size)
 {
         struct pubsub_publisher *pp = (struct pubsub_publisher *)pub;
@@ -106,31 +124,33 @@ static enum ev_err publisher_publish(struct ev_publisher *pub, const char *key,
         char okey_buf[1024];
         enum ev_err err;
 
-        if (len == 0) {
-                snprintf(errstr, errstr_size,
-                         "empty message: Pub/Sub refuses messages without "
-                         "data");
-                return EV_ERR_PERMANENT;
-        }
-        if (len > MAX_MESSAGE_BYTES) {
+        if (msg->len > MAX_MESSAGE_BYTES) {
                 snprintf(errstr, errstr_size,
                          "message of %zu bytes: over Pub/Sub's limit of "
                          "%zu",
-                         len, MAX_MESSAGE_BYTES);
+                         msg->len, MAX_MESSAGE_BYTES);
                 return EV_ERR_PERMANENT;
         }
         if (pp->c.cfg->ordering)
-                okey = ordering_key(key, key_len, payload, len, okey_buf,
-                                    sizeof(okey_buf), &okey_len);
-        cost = ev_pubsub_publish_cost(len, key ? key_len : 0, okey_len);
+                okey =
+                    ordering_key(msg->key, msg->key_len, msg->payload, msg->len,
+                                 okey_buf, sizeof(okey_buf), &okey_len);
+        cost = ev_pubsub_publish_cost(msg->len, msg->key ? msg->key_len : 0,
+                                      okey_len, msg->headers, msg->header_cnt);
         if (pp->body.msgs &&
             (pp->body.msgs == EV_PUBSUB_MAX_BATCH_MSGS ||
              pp->body.len + cost + 2 > EV_PUBSUB_MAX_REQUEST_BYTES))
                 send_batch(pp);
-        err = ev_pubsub_publish_add(&pp->body, payload, len, key, key_len, okey,
-                                    okey_len, errstr, errstr_size);
+        if (!reserve_opaque(pp)) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return EV_ERR_NOMEM;
+        }
+        err = ev_pubsub_publish_add(&pp->body, msg->payload, msg->len, msg->key,
+                                    msg->key_len, okey, okey_len, msg->headers,
+                                    msg->header_cnt, errstr, errstr_size);
         if (err)
                 return err;
+        pp->msg_opaques[pp->body.msgs - 1] = msg->opaque;
         if (pp->body.msgs == 1)
                 pp->batch_started = ev_signals_now();
         return EV_OK;
@@ -173,6 +193,7 @@ static void publisher_destroy(struct ev_publisher *pub)
         if (!pp)
                 return;
         ev_pubsub_body_free(&pp->body);
+        free(pp->msg_opaques);
         ev_pubsub_conn_free(&pp->conn);
         ev_pubsub_client_free(&pp->c);
         free(pp);
@@ -202,6 +223,10 @@ struct ev_publisher *ev_pubsub_publisher_new(const struct ev_config *cfg,
         pp->dr_cb = dr_cb;
         pp->opaque = opaque;
         *err = ev_pubsub_client_init(&pp->c, cfg, errstr, errstr_size);
+        /* The dead-letter publisher gives up when the consumer would. */
+        if (cfg->role == EV_ROLE_CONSUMER &&
+            cfg->dlq_timeout < pp->c.retry_budget)
+                pp->c.retry_budget = cfg->dlq_timeout;
         if (!*err)
                 *err = ev_pubsub_conn_init(&pp->conn, errstr, errstr_size);
         if (!*err)

@@ -499,6 +499,24 @@ static void source_describe(const struct ev_source *src,
                  ps->c.cfg->subscription, h->r->message_id);
 }
 
+static size_t source_origin(const struct ev_source *src,
+                            const struct ev_msg *msg, struct ev_header *hdrs,
+                            char *buf, size_t size)
+{
+        const struct pubsub_source *ps = (const struct pubsub_source *)src;
+        const struct held *h = msg->handle;
+        size_t n = 0, off = 0;
+
+        n = ev_origin_add(hdrs, n, "source.subscription", buf, size, &off, "%s",
+                          ps->c.cfg->subscription);
+        n = ev_origin_add(hdrs, n, "source.message_id", buf, size, &off, "%s",
+                          h->r->message_id);
+        if (h->r->publish_time)
+                n = ev_origin_add(hdrs, n, "source.timestamp", buf, size, &off,
+                                  "%s", h->r->publish_time);
+        return n;
+}
+
 /* Acknowledges (deadline_s < 0) or hands back (0) msgs, then frees
  * them. */
 static void settle(struct pubsub_source *ps, struct ev_msg *msgs, size_t cnt,
@@ -628,6 +646,7 @@ static enum ev_err source_close(struct ev_source *src, char *errstr,
 static const struct ev_source_ops pubsub_source_ops = {
     .poll = source_poll,
     .describe = source_describe,
+    .origin = source_origin,
     .ack = source_ack,
     .release = source_release,
     .close = source_close,

@@ -23,6 +23,18 @@ struct ev_msg {
         void *handle; /* the transport's own message */
 };
 
+/* A Kafka header or a Pub/Sub attribute: len bytes at value, not
+ * NUL-terminated. Pub/Sub takes only valid UTF-8 values of up to 1024
+ * bytes. */
+struct ev_header {
+        const char *name;
+        const char *value;
+        size_t len;
+};
+
+/* The most headers a source's origin op writes. */
+#define EV_ORIGIN_HEADERS_MAX 6
+
 struct ev_source;
 
 struct ev_source_ops {
@@ -36,6 +48,14 @@ struct ev_source_ops {
          * "subscription=S message_id=ID"). */
         void (*describe)(const struct ev_source *src, const struct ev_msg *msg,
                          char *buf, size_t size);
+        /* Fills up to EV_ORIGIN_HEADERS_MAX headers that say where msg came
+         * from, with values written into buf: "source.topic",
+         * "source.partition", "source.offset" and "consumer.group", or
+         * "source.subscription" and "source.message_id"; "source.timestamp"
+         * (RFC 3339) when the broker gave one. Returns how many; a value
+         * that does not fit in buf is left out. */
+        size_t (*origin)(const struct ev_source *src, const struct ev_msg *msg,
+                         struct ev_header *hdrs, char *buf, size_t size);
         /* The output for msgs is safe: mark them processed so they are
          * committed, and free them. */
         void (*ack)(struct ev_source *src, struct ev_msg *msgs, size_t cnt);
@@ -59,6 +79,7 @@ struct ev_source {
 /* The outcome of one published message, passed to the publisher's delivery
  * callback. Strings are valid only during the callback. */
 struct ev_delivery {
+        void *msg_opaque; /* the message's ev_out_msg.opaque */
         bool ok;
         const char *where; /* "partition=P offset=O" or "message_id=ID"
                             * when ok */
@@ -67,14 +88,27 @@ struct ev_delivery {
 
 typedef void (*ev_delivery_cb)(void *opaque, const struct ev_delivery *dr);
 
+/* One message to publish. publish copies what it needs: everything here is
+ * borrowed for the call only. */
+struct ev_out_msg {
+        const char *payload;
+        size_t len;
+        const char *key; /* NULL: no key */
+        size_t key_len;
+        const struct ev_header *headers;
+        size_t header_cnt;
+        void *opaque; /* handed back in the message's ev_delivery */
+};
+
 struct ev_publisher;
 
 struct ev_publisher_ops {
-        /* Queues one message (copied; key may be NULL). Waits for room when
-         * the local queue is full, serving delivery callbacks meanwhile. */
-        enum ev_err (*publish)(struct ev_publisher *pub, const char *key,
-                               size_t key_len, const char *payload, size_t len,
-                               char *errstr, size_t errstr_size);
+        /* Queues one message. Waits for room when the local queue is
+         * full, serving delivery callbacks meanwhile. An error here means
+         * msg was not queued and gets no delivery callback. */
+        enum ev_err (*publish)(struct ev_publisher *pub,
+                               const struct ev_out_msg *msg, char *errstr,
+                               size_t errstr_size);
         /* Serves delivery callbacks, waiting up to timeout_ms. */
         void (*poll)(struct ev_publisher *pub, int timeout_ms);
         /* Waits up to timeout_ms for every queued message; returns how many
@@ -99,6 +133,13 @@ struct ev_publisher *ev_publisher_new(const struct ev_config *cfg,
                                       ev_delivery_cb dr_cb, void *opaque,
                                       enum ev_err *err, char *errstr,
                                       size_t errstr_size);
+
+/* For the transports' origin ops: appends header name to hdrs[n], its
+ * value printed into buf at *off (advanced past the value and a NUL).
+ * Returns the new count: n when the value does not fit. */
+size_t ev_origin_add(struct ev_header *hdrs, size_t n, const char *name,
+                     char *buf, size_t size, size_t *off, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
 /* "librdkafka 2.0.2, libcurl 7.88.1, jansson 2.14" for --version, into
  * buf. */

@@ -265,14 +265,15 @@ static void add_msg(struct ev_pubsub_body *b, const struct pub_msg *m)
         size_t before = b->len;
         enum ev_err err;
 
-        err =
-            ev_pubsub_publish_add(b, m->data, m->len, m->key, m->key_len,
-                                  m->okey, m->okey_len, errstr, sizeof(errstr));
+        err = ev_pubsub_publish_add(b, m->data, m->len, m->key, m->key_len,
+                                    m->okey, m->okey_len, NULL, 0, errstr,
+                                    sizeof(errstr));
         if (err)
                 print_error("add: %s\n", errstr);
         assert_int_equal(err, EV_OK);
-        assert_true(b->len - before <=
-                    ev_pubsub_publish_cost(m->len, m->key_len, m->okey_len));
+        assert_true(
+            b->len - before <=
+            ev_pubsub_publish_cost(m->len, m->key_len, m->okey_len, NULL, 0));
 }
 
 static void test_pubsub_publish_one(void **state)
@@ -323,7 +324,7 @@ static void test_pubsub_publish_several(void **state)
         for (i = 0; i < ARRAY_LEN(msgs); i++) {
                 add_msg(&b, &msgs[i]);
                 total_cost += ev_pubsub_publish_cost(
-                    msgs[i].len, msgs[i].key_len, msgs[i].okey_len);
+                    msgs[i].len, msgs[i].key_len, msgs[i].okey_len, NULL, 0);
         }
         assert_int_equal(b.msgs, ARRAY_LEN(msgs));
         assert_int_equal(ev_pubsub_publish_finish(&b), EV_OK);
@@ -374,10 +375,10 @@ static void test_pubsub_publish_big(void **state)
 
                 for (j = 0; j < len; j++)
                         data[j] = (unsigned char)(i + j);
-                assert_int_equal(ev_pubsub_publish_add(&b, (char *)data, len,
-                                                       NULL, 0, NULL, 0, errstr,
-                                                       sizeof(errstr)),
-                                 EV_OK);
+                assert_int_equal(
+                    ev_pubsub_publish_add(&b, (char *)data, len, NULL, 0, NULL,
+                                          0, NULL, 0, errstr, sizeof(errstr)),
+                    EV_OK);
         }
         assert_int_equal(ev_pubsub_publish_finish(&b), EV_OK);
         assert_true(b.cap > b.len);
@@ -398,9 +399,9 @@ static void check_refused(struct ev_pubsub_body *b, const struct pub_msg *m,
         char errstr[128] = "";
         enum ev_err err;
 
-        err =
-            ev_pubsub_publish_add(b, m->data, m->len, m->key, m->key_len,
-                                  m->okey, m->okey_len, errstr, sizeof(errstr));
+        err = ev_pubsub_publish_add(b, m->data, m->len, m->key, m->key_len,
+                                    m->okey, m->okey_len, NULL, 0, errstr,
+                                    sizeof(errstr));
         if (err != EV_ERR_PERMANENT)
                 print_error("case '%s': err %d\n", name, (int)err);
         assert_int_equal(err, EV_ERR_PERMANENT);
@@ -421,7 +422,6 @@ static void test_pubsub_publish_refused(void **state)
         } cases[] = {
             {"empty data", {"", 0, NULL, 0, NULL, 0}},
             {"NULL data", {NULL, 0, NULL, 0, NULL, 0}},
-            {"empty data with key", {"", 0, BYTES("k"), BYTES("o")}},
             {"key 0xff", {BYTES("d"), BYTES("a\xff"), NULL, 0}},
             {"key lone continuation", {BYTES("d"), BYTES("\x80"), NULL, 0}},
             {"key overlong '/'", {BYTES("d"), BYTES("\xc0\xaf"), NULL, 0}},
@@ -460,6 +460,85 @@ static void test_pubsub_publish_refused(void **state)
         ev_pubsub_body_free(&b);
 }
 
+/* Attributes beside the key (dead-letter headers): escaped like the key,
+ * within the service's limits, and enough for a message without data. */
+static void test_pubsub_publish_attributes(void **state)
+{
+        static const struct ev_header attrs[] = {
+            {"error.reason", BYTES("not_json")},
+            {"error.detail", BYTES("a\"b\\c\x01\n")},
+            {"source.key", BYTES("caf\xc3\xa9")},
+            {"empty", "", 0},
+        };
+        char big[EV_PUBSUB_MAX_ATTR_VALUE + 1], long_name[300];
+        const struct {
+                const char *name;
+                struct ev_header attr;
+        } refused[] = {
+            {"value 0xff", {"n", BYTES("\xff")}},
+            {"value surrogate", {"n", BYTES("\xed\xa0\x80")}},
+            {"name 0xfe", {"\xfe", BYTES("v")}},
+            {"empty name", {"", BYTES("v")}},
+            {"value over 1024 bytes", {"n", big, sizeof(big)}},
+            {"name over 256 bytes", {long_name, BYTES("v")}},
+        };
+        struct ev_pubsub_body b = {0};
+        json_t *root, *msg, *got; /* msg and got borrowed from root */
+        char errstr[128];
+        size_t i, before;
+
+        (void)state;
+        memset(big, 'v', sizeof(big));
+        memset(long_name, 'n', sizeof(long_name) - 1);
+        long_name[sizeof(long_name) - 1] = '\0';
+        assert_int_equal(ev_pubsub_publish_add(&b, "", 0, BYTES("k"), NULL, 0,
+                                               attrs, ARRAY_LEN(attrs), errstr,
+                                               sizeof(errstr)),
+                         EV_OK);
+        assert_true(b.len <=
+                    ev_pubsub_publish_cost(0, 1, 0, attrs, ARRAY_LEN(attrs)));
+        before = b.len;
+        assert_int_equal(ev_pubsub_publish_add(&b, "", 0, NULL, 0, NULL, 0,
+                                               attrs, 1, errstr,
+                                               sizeof(errstr)),
+                         EV_OK);
+        assert_true(b.len - before <=
+                    ev_pubsub_publish_cost(0, 0, 0, attrs, 1));
+        for (i = 0; i < ARRAY_LEN(refused); i++) {
+                before = b.len;
+                if (ev_pubsub_publish_add(&b, BYTES("d"), NULL, 0, NULL, 0,
+                                          &refused[i].attr, 1, errstr,
+                                          sizeof(errstr)) != EV_ERR_PERMANENT)
+                        fail_msg("case '%s' not refused", refused[i].name);
+                assert_int_equal(b.len, before);
+        }
+        assert_int_equal(ev_pubsub_publish_finish(&b), EV_OK);
+        root = load_body(&b);
+        msg = json_array_get(json_object_get(root, "messages"), 0);
+        assert_string_equal(json_string_value(json_object_get(msg, "data")),
+                            "");
+        got = json_object_get(msg, "attributes");
+        assert_int_equal(json_object_size(got), 1 + ARRAY_LEN(attrs));
+        assert_string_equal(json_string_value(json_object_get(got, "key")),
+                            "k");
+        for (i = 0; i < ARRAY_LEN(attrs); i++) {
+                json_t *v = json_object_get(got, attrs[i].name);
+
+                assert_true(json_is_string(v));
+                assert_int_equal(json_string_length(v), attrs[i].len);
+                assert_memory_equal(json_string_value(v), attrs[i].value,
+                                    attrs[i].len);
+        }
+        msg = json_array_get(json_object_get(root, "messages"), 1);
+        got = json_object_get(msg, "attributes");
+        assert_int_equal(json_object_size(got), 1);
+        assert_string_equal(
+            json_string_value(json_object_get(got, "error.reason")),
+            "not_json");
+        json_decref(root);
+        ev_pubsub_body_free(&b);
+}
+
 /* finish needs an open publish body; add after finish would corrupt it. */
 static void test_pubsub_publish_finish(void **state)
 {
@@ -475,14 +554,14 @@ static void test_pubsub_publish_finish(void **state)
         assert_int_equal(ev_pubsub_publish_finish(&b), EV_OK);
         assert_int_equal(ev_pubsub_publish_finish(&b), EV_ERR_PERMANENT);
         assert_int_equal(ev_pubsub_publish_add(&b, BYTES("y"), NULL, 0, NULL, 0,
-                                               errstr, sizeof(errstr)),
+                                               NULL, 0, errstr, sizeof(errstr)),
                          EV_ERR_PERMANENT);
         assert_string_equal(b.data, "{\"messages\":[{\"data\":\"eA==\"}]}");
         /* Not a publish body at all. */
         assert_int_equal(ev_pubsub_ack_body(&b, ids, 1, -1), EV_OK);
         assert_int_equal(ev_pubsub_publish_finish(&b), EV_ERR_PERMANENT);
         assert_int_equal(ev_pubsub_publish_add(&b, BYTES("y"), NULL, 0, NULL, 0,
-                                               errstr, sizeof(errstr)),
+                                               NULL, 0, errstr, sizeof(errstr)),
                          EV_ERR_PERMANENT);
         ev_pubsub_body_free(&b);
 }
@@ -517,12 +596,12 @@ static void test_pubsub_publish_cost(void **state)
                                 : (char)('a' + i % 26);
                 for (i = 0; i < okey_len; i++)
                         okey[i] = nasty[next_rand(&seed) % (sizeof(nasty) - 1)];
-                cost = ev_pubsub_publish_cost(len, key_len, okey_len);
-                assert_int_equal(
-                    ev_pubsub_publish_add(&b, data, len, with_key ? key : NULL,
-                                          key_len, with_okey ? okey : NULL,
-                                          okey_len, errstr, sizeof(errstr)),
-                    EV_OK);
+                cost = ev_pubsub_publish_cost(len, key_len, okey_len, NULL, 0);
+                assert_int_equal(ev_pubsub_publish_add(
+                                     &b, data, len, with_key ? key : NULL,
+                                     key_len, with_okey ? okey : NULL, okey_len,
+                                     NULL, 0, errstr, sizeof(errstr)),
+                                 EV_OK);
                 assert_true(b.len - before <= cost);
                 total += cost;
                 /* A request's worth, then a new one. */
@@ -542,24 +621,27 @@ static void test_pubsub_publish_cost(void **state)
                 char errstr[64];
 
                 assert_int_equal(ev_pubsub_publish_add(&b, "z", 1, key, 40, key,
-                                                       40, errstr,
+                                                       40, NULL, 0, errstr,
                                                        sizeof(errstr)),
                                  EV_OK);
                 assert_int_equal(ev_pubsub_publish_finish(&b), EV_OK);
-                assert_int_equal(b.len, ev_pubsub_publish_cost(1, 40, 40));
+                assert_int_equal(b.len,
+                                 ev_pubsub_publish_cost(1, 40, 40, NULL, 0));
         }
         ev_pubsub_body_free(&b);
 
         /* Sizes beyond memory saturate instead of wrapping. */
-        assert_int_equal(ev_pubsub_publish_cost(SIZE_MAX, 0, 0), SIZE_MAX);
-        assert_int_equal(ev_pubsub_publish_cost(SIZE_MAX / 4 * 3, 0, 0),
+        assert_int_equal(ev_pubsub_publish_cost(SIZE_MAX, 0, 0, NULL, 0),
                          SIZE_MAX);
-        assert_int_equal(ev_pubsub_publish_cost(1, SIZE_MAX / 6 + 1, 0),
+        assert_int_equal(
+            ev_pubsub_publish_cost(SIZE_MAX / 4 * 3, 0, 0, NULL, 0), SIZE_MAX);
+        assert_int_equal(
+            ev_pubsub_publish_cost(1, SIZE_MAX / 6 + 1, 0, NULL, 0), SIZE_MAX);
+        assert_int_equal(ev_pubsub_publish_cost(1, 0, SIZE_MAX, NULL, 0),
                          SIZE_MAX);
-        assert_int_equal(ev_pubsub_publish_cost(1, 0, SIZE_MAX), SIZE_MAX);
-        assert_true(ev_pubsub_publish_cost(0, 0, 0) > 0);
-        assert_true(ev_pubsub_publish_cost(3, 0, 0) >=
-                    ev_pubsub_publish_cost(1, 0, 0));
+        assert_true(ev_pubsub_publish_cost(0, 0, 0, NULL, 0) > 0);
+        assert_true(ev_pubsub_publish_cost(3, 0, 0, NULL, 0) >=
+                    ev_pubsub_publish_cost(1, 0, 0, NULL, 0));
 }
 
 /*
@@ -1495,6 +1577,7 @@ int main(void)
             cmocka_unit_test(test_pubsub_publish_refused),
             cmocka_unit_test(test_pubsub_publish_finish),
             cmocka_unit_test(test_pubsub_publish_cost),
+            cmocka_unit_test(test_pubsub_publish_attributes),
             cmocka_unit_test(test_pubsub_parse_publish),
             cmocka_unit_test(test_pubsub_parse_publish_ids),
             cmocka_unit_test(test_pubsub_pull_body),
