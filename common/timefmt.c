@@ -8,13 +8,17 @@
 
 bool ev_timefmt_rfc3339_ms(int64_t unix_ms, char *buf, size_t size)
 {
-        /* Floor division, so that -1 ms is 23:59:59.999 of the day
-         * before. */
-        int64_t secs = unix_ms / 1000 - (unix_ms % 1000 < 0);
-        int ms = (int)(unix_ms - secs * 1000);
-        time_t t = (time_t)secs;
+        int64_t secs = unix_ms / 1000;
+        int ms = (int)(unix_ms % 1000);
         struct tm tm;
+        time_t t;
 
+        /* Floored, so that -1 ms is 23:59:59.999 of the day before. */
+        if (ms < 0) {
+                ms += 1000;
+                secs--;
+        }
+        t = (time_t)secs;
         if (size < EV_TIMEFMT_SIZE || !gmtime_r(&t, &tm) ||
             tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
                 return false;

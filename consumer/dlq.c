@@ -108,8 +108,21 @@ static void on_delivery(void *opaque, const struct ev_delivery *dr)
 struct ev_dlq *ev_dlq_new(const struct ev_config *cfg, enum ev_err *err,
                           char *errstr, size_t errstr_size)
 {
-        struct ev_dlq *d = calloc(1, sizeof(*d));
+        const char *source = cfg->transport == EV_TRANSPORT_PUBSUB
+                                 ? cfg->pubsub_topic
+                                 : cfg->topic;
+        struct ev_dlq *d;
 
+        /* Each dead letter would come back as a toxic message, to be
+         * dead-lettered again, forever. */
+        if (!strcmp(cfg->dlq_topic, source)) {
+                *err = EV_ERR_USAGE;
+                snprintf(errstr, errstr_size,
+                         "DLQ_TOPIC/--dlq-topic is the topic consumed; "
+                         "toxic messages would loop through it");
+                return NULL;
+        }
+        d = calloc(1, sizeof(*d));
         if (!d) {
                 *err = EV_ERR_NOMEM;
                 snprintf(errstr, errstr_size, "out of memory");
@@ -266,11 +279,12 @@ enum ev_err ev_dlq_confirm(struct ev_dlq *d, char *errstr, size_t errstr_size)
                  d->cfg.dlq_topic, in_flight + failed, d->cnt,
                  ev_signals_stop_requested() ? "before the stop request"
                                              : "within --dlq-timeout",
-                 in_flight && !failed ? "no answer from the broker"
-                                      : d->last_error);
+                 d->last_error[0] ? d->last_error
+                                  : "no answer from the broker");
         err = EV_ERR_TRANSIENT;
 out:
         ev_dlq_discard(d);
+        d->last_error[0] = '\0';
         return err;
 }
 

@@ -38,8 +38,9 @@ size_t ev_dlq_headers(const struct ev_verdict *v, const struct ev_source *src,
 /*
  * A dead-letter publisher to cfg->dlq_topic, on cfg's transport (for
  * Pub/Sub, --create also creates the topic and a subscription of the same
- * name, without which the service would keep no dead letter). cfg is
- * borrowed and must outlive the result. NULL with *err and errstr set on
+ * name, without which the service would keep no dead letter). The topic
+ * consumed (for Pub/Sub, cfg->pubsub_topic) is refused (EV_ERR_USAGE). cfg
+ * is borrowed and must outlive the result. NULL with *err and errstr set on
  * failure.
  */
 struct ev_dlq *ev_dlq_new(const struct ev_config *cfg, enum ev_err *err,

@@ -13,11 +13,17 @@
 #   scripts/kafka.sh restart  stop, then resume
 #   scripts/kafka.sh sasl     print "HOST:PORT USERNAME PASSWORD" of the broker's
 #                             SASL/PLAIN listener (see below)
-#   scripts/kafka.sh topic NAME PARTITIONS
-#                             create topic NAME with PARTITIONS partitions on the
-#                             broker `start` launched for KAFKA_HOME_DIR (at the
-#                             address it advertises), wait until every partition
-#                             has a leader; fails if that broker is not running
+#   scripts/kafka.sh topic NAME PARTITIONS [KEY=VALUE...]
+#                             create topic NAME with PARTITIONS partitions, and
+#                             each KEY=VALUE as a topic config (e.g.
+#                             max.message.bytes=4194304), on the broker `start`
+#                             launched for KAFKA_HOME_DIR (at the address it
+#                             advertises), wait until every partition has a
+#                             leader; fails if that broker is not running
+#   scripts/kafka.sh topic-config NAME KEY=VALUE...
+#                             set those configs on the existing topic NAME (its
+#                             other configs are kept), return once the broker
+#                             reports them; a VALUE may be a list (a,b)
 #
 # Environment:
 #   KAFKA_HOME_DIR  state directory (default: <repo>/.kafka, git-ignored)
@@ -218,6 +224,15 @@ run_topic_tool() {
     -cp "$libs_dir/*" org.apache.kafka.tools.TopicCommand "$@"
 }
 
+# The same for kafka.admin.ConfigCommand, whose answer to a failure, unlike
+# TopicCommand's, is on stderr (with a stack trace).
+run_config_tool() {
+  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$support_dir/log4j2.properties" \
+    -Dkafka.dev.log.target=SYSTEM_ERR \
+    -cp "$libs_dir/*" kafka.admin.ConfigCommand "$@"
+}
+
 stop_pid() { stop_process "$1" kafka.Kafka "$STOP_TIMEOUT_S"; }
 
 # Fails unless $port and the two after it (controller, SASL) are free.
@@ -362,16 +377,29 @@ cmd_status() {
   return 3
 }
 
-# Creating the topic up front, rather than letting the first producer
-# auto-create it, is the only way to get more than num.partitions (1).
-cmd_topic() {
-  local name=$1 partitions=$2 pid address out deadline
-  # Kafka's own rules (Topic.validate); checked here so a typo gets a clear
-  # message instead of a JVM start and a stack trace.
-  [[ $name =~ ^[A-Za-z0-9._-]{1,249}$ && $name != . && $name != .. ]] \
-    || die "invalid topic name '$name' (1-249 of A-Z a-z 0-9 . _ -)"
-  [[ $partitions =~ ^[1-9][0-9]{0,4}$ ]] \
-    || die "PARTITIONS must be a whole number from 1, got '$partitions'"
+# Kafka's own rules (Topic.validate); checked here so a typo gets a clear
+# message instead of a JVM start and a stack trace.
+check_topic_name() {
+  [[ $1 =~ ^[A-Za-z0-9._-]{1,249}$ && $1 != . && $1 != .. ]] \
+    || die "invalid topic name '$1' (1-249 of A-Z a-z 0-9 . _ -)"
+}
+
+# check_topic_configs KEY=VALUE...: the form both admin tools accept. A key is
+# a topic config name (max.message.bytes); the broker says whether it knows
+# it. A VALUE holds no '=' (TopicCommand splits on it), no brackets (the
+# list syntax of ConfigCommand) and no control or blank character.
+check_topic_configs() {
+  local kv re='^[a-z][a-z0-9.]*=[^]=[[:space:][:cntrl:]]+$'
+  for kv in "$@"; do
+    [[ $kv =~ $re ]] \
+      || die "invalid topic config '$kv' (KEY=VALUE: a lowercase config name such as min.insync.replicas, a non-empty value without '=', brackets or blanks)"
+  done
+}
+
+# Prints the address of the broker `start` launched for $state_dir once it
+# is known to serve; dies otherwise.
+serving_address() {
+  local pid address
   pid=$(running_pid) \
     || die "no broker running for $state_dir; start it with: $0 start"
   address=$(bootstrap_address)
@@ -379,14 +407,34 @@ cmd_topic() {
   # would retry silently for its 60 s default API timeout.
   kcat -b "$address" -L -m 2 >/dev/null 2>&1 \
     || die "broker (pid $pid) does not answer on $address"
+  echo "$address"
+}
+
+# Creating the topic up front, rather than letting the first producer
+# auto-create it, is the only way to get more than num.partitions (1), or
+# configs of its own from the first message on.
+cmd_topic() {
+  local name=$1 partitions=$2 address out deadline kv
+  local configs=()
+  shift 2
+  check_topic_name "$name"
+  [[ $partitions =~ ^[1-9][0-9]{0,4}$ ]] \
+    || die "PARTITIONS must be a whole number from 1, got '$partitions'"
+  check_topic_configs "$@"
+  for kv in "$@"; do
+    configs+=(--config "$kv")
+  done
+  address=$(serving_address) || exit 1
   # The jars are fetched only by `start`, and replacing them under a running
   # JVM is not safe: a broker started before kafka-tools was added to the POM
   # has to be restarted.
   compgen -G "$libs_dir/kafka-tools-$KAFKA_VERSION.jar" >/dev/null \
     || die "kafka-tools is missing from $libs_dir (broker started with an older pom.xml); restart it: $0 stop && $0 start"
+  # The configs are part of the create request: the controller commits them
+  # with the topic, so no client ever sees the topic without them.
   if ! out=$(run_topic_tool --bootstrap-server "$address" --create \
       --topic "$name" --partitions "$partitions" --replication-factor 1 \
-      2>>"$log_file"); then
+      "${configs[@]}" 2>>"$log_file"); then
     [[ -z $out ]] || printf '%s\n' "$out" >&2
     die "creating topic '$name' failed; see $log_file"
   fi
@@ -400,7 +448,63 @@ cmd_topic() {
       || die "topic '$name' created, but not all $partitions partitions have a leader after ${TOPIC_TIMEOUT_S}s"
     sleep 0.1
   done
-  log "created topic $name with $partitions partition(s) on $address"
+  log "created topic $name with $partitions partition(s)${*:+ and $*} on $address"
+}
+
+# Changing a config of a live topic: how the fault tests make a topic
+# unwritable (a max.message.bytes no message fits) and writable again.
+# Incremental (--add-config): the topic's other configs stay.
+cmd_topic_config() {
+  local name=$1 address out err_file deadline kv value topics
+  local pairs=() missing=()
+  shift
+  check_topic_name "$name"
+  check_topic_configs "$@"
+  # ConfigCommand takes one comma-separated list; a value that is itself a
+  # list (cleanup.policy=compact,delete) goes in brackets.
+  for kv in "$@"; do
+    value=${kv#*=}
+    [[ $value != *,* ]] || kv="${kv%%=*}=[$value]"
+    pairs+=("$kv")
+  done
+  address=$(serving_address) || exit 1
+  # The whole-cluster listing: asking for the one topic could auto-create it
+  # (auto.create.topics.enable), and its config would then be changed on a
+  # topic nobody meant to have.
+  topics=$(kcat -b "$address" -L -m 2 2>/dev/null) \
+    || die "broker does not answer on $address"
+  [[ $topics == *$'\n'"  topic \"$name\" with "* ]] \
+    || die "no topic '$name' on $address"
+  err_file=$state_dir/topic-config.err.$$
+  if ! out=$(IFS=,; run_config_tool --bootstrap-server "$address" --alter \
+      --entity-type topics --entity-name "$name" \
+      --add-config "${pairs[*]}" 2>"$err_file"); then
+    cat "$err_file" >>"$log_file"
+    # The reason is the exception's message, under its stack trace.
+    [[ -z $out ]] || printf '%s\n' "$out" >&2
+    grep -m1 '^Caused by: ' "$err_file" >&2 \
+      || grep -v -e '^\[' -e '^[[:space:]]' "$err_file" | tail -n 3 >&2 || true
+    rm -f "$err_file"
+    die "setting $* on topic '$name' failed; see $log_file"
+  fi
+  cat "$err_file" >>"$log_file"
+  rm -f "$err_file"
+  # The controller has committed the change; the broker applies it when the
+  # metadata reaches it. Its own describe answer says when that is done, so
+  # that a client started after this returns meets the new config.
+  deadline=$(( $(now_us) + TOPIC_TIMEOUT_S * 1000000 ))
+  missing=("$@")
+  while (( ${#missing[@]} )); do
+    (( $(now_us) < deadline )) \
+      || die "topic '$name': the broker does not report ${missing[*]} ${TOPIC_TIMEOUT_S}s after the change"
+    out=$(run_config_tool --bootstrap-server "$address" --describe \
+      --entity-type topics --entity-name "$name" 2>>"$log_file") || out=
+    missing=()
+    for kv in "$@"; do
+      [[ $out == *$'\n'"  $kv sensitive="* ]] || missing+=("$kv")
+    done
+  done
+  log "set $* on topic $name on $address"
 }
 
 # The SASL listener's address and credentials, for a client to use.
@@ -413,14 +517,16 @@ cmd_sasl() {
 }
 
 usage() {
-  echo "usage: $0 start|stop|status|kill|resume|restart|sasl|topic NAME PARTITIONS" >&2
+  echo "usage: $0 start|stop|status|kill|resume|restart|sasl" >&2
+  echo "       $0 topic NAME PARTITIONS [KEY=VALUE...]" >&2
+  echo "       $0 topic-config NAME KEY=VALUE..." >&2
   exit 2
 }
 
 main() {
   case ${1:-} in
     start | stop | status | kill | resume | restart | sasl) [[ $# -eq 1 ]] || usage ;;
-    topic) [[ $# -eq 3 ]] || usage ;;
+    topic | topic-config) [[ $# -ge 3 ]] || usage ;;
     *) usage ;;
   esac
   # Serialise start/stop/status on one state dir, so two test runners calling
@@ -442,7 +548,8 @@ main() {
     resume) cmd_resume ;;
     restart) cmd_stop && cmd_resume ;;
     sasl) cmd_sasl ;;
-    topic) cmd_topic "$2" "$3" ;;
+    topic) cmd_topic "${@:2}" ;;
+    topic-config) cmd_topic_config "${@:2}" ;;
   esac
 }
 

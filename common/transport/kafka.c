@@ -580,9 +580,9 @@ struct ev_publisher *ev_kafka_publisher_new(const struct ev_config *cfg,
         rd_kafka_conf_t *conf;
         double t;
 
-        t = cfg->dlq_timeout < 1    ? 1
-            : cfg->dlq_timeout > 10 ? 10
-                                    : cfg->dlq_timeout;
+        /* A quarter: a few rounds of retries fit in the timeout. */
+        t = cfg->dlq_timeout / 4;
+        t = t < 1 ? 1 : t > 10 ? 10 : t;
         snprintf(timeout_ms, sizeof(timeout_ms), "%d", (int)(t * 1000));
 
         kp = calloc(1, sizeof(*kp));

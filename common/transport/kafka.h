@@ -27,8 +27,8 @@ struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
  * An idempotent producer (acks=all) for cfg->topic. dr_cb is called once per
  * message from publish, poll and flush, with opaque. Made for the consumer
  * role, it is the dead-letter publisher: messages up to the broker's limit,
- * each reported failed after cfg->dlq_timeout (between 1 and 10 s) without
- * a confirmation. cfg is borrowed and must outlive the publisher.
+ * each reported failed after a quarter of cfg->dlq_timeout (between 1 and
+ * 10 s) without a confirmation. cfg is borrowed and must outlive the publisher.
  */
 struct ev_publisher *ev_kafka_publisher_new(const struct ev_config *cfg,
                                             ev_delivery_cb dr_cb, void *opaque,

@@ -86,4 +86,10 @@ expect_error 64 "VALIDATE_SCHEMA" env VALIDATE_SCHEMA=maybe "$CONSUMER"
 # The offset store is what makes "acknowledge after output" work.
 expect_error 78 "enable.auto.offset.store" "$CONSUMER" \
   -X enable.auto.offset.store=true
+expect_error 64 "--dlq-timeout" "$CONSUMER" --dlq-timeout soon
+# A dead-letter topic that is the topic consumed would loop forever.
+expect_error 64 "--dlq-topic is the topic consumed" "$CONSUMER" \
+  -t events --dlq-topic events
+expect_error 64 "--dlq-topic is the topic consumed" "$CONSUMER" \
+  --transport pubsub --project p-12345 --pubsub-topic events --dlq-topic events
 log "ok: help, version and every usage error behave"

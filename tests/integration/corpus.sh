@@ -4,14 +4,19 @@
 # consumer exits 0, its summary counts each reason ROUNDS times the corpus's,
 # stdout is exactly the valid payloads (raw CR and LF as spaces) ROUNDS
 # times, and stderr holds exactly one escaped report per toxic message, with
-# that payload's reason, and no raw control byte.
+# that payload's reason, and no raw control byte. The dead-letter topic is
+# on: it ends with exactly one dead letter per toxic message, that payload
+# and key byte for byte, its error.reason the payload's reason
+# (expect_dead_letters), and the summary counts each as dead_lettered.
 #
 # Each payload is sent as a whole file (kcat -P FILE: no delimiter could be
 # trusted, payloads hold newlines and NULs) with its file name as the key, so
 # that each report's offset tells which payload it is about. kcat skips
 # empty files: the empty payloads go as "KEY:" lines (-K:), an empty value.
 # lz4 lets the 1 MiB payloads past the broker's default message.max.bytes
-# (1 MiB + 12, counting the batch's framing).
+# (1 MiB + 12, counting the batch's framing). The consumer writes dead
+# letters uncompressed, with headers: the dead-letter topic is created with
+# a max.message.bytes of its own (DLQ_MAX_BYTES) that admits them.
 #
 # memcheck.sh sources this file with CORPUS_ROUNDS=1 and CORPUS_RUNNER, the
 # command the consumer runs under (valgrind).
@@ -23,8 +28,11 @@ ROUNDS=${CORPUS_ROUNDS:-100}
 [[ -v CORPUS_RUNNER ]] || CORPUS_RUNNER=()
 readonly ROUNDS
 readonly CORPUS_SRC=$IT_DIR/../corpus
+readonly DLQ_MAX_BYTES=4194304
 topic=$(unique_name topic)
+dlq=$(unique_name dlq)
 group=$(unique_name group)
+create_topic "$dlq" 1 "max.message.bytes=$DLQ_MAX_BYTES"
 
 # The corpus in one directory: committed and generated payloads.
 mkdir "$IT_TMP/corpus"
@@ -66,18 +74,21 @@ kcat -b "$BROKERS" -C -e -q -o beginning -t "$topic" -f '%o %k %S\n' \
 rc=0
 t0=$SECONDS
 "${CORPUS_RUNNER[@]}" "$CONSUMER" -b "$BROKERS" -t "$topic" -g "$group" \
-  --max-messages "$total" --idle-exit 60 \
+  --dlq-topic "$dlq" --max-messages "$total" --idle-exit 60 \
   >"$IT_TMP/consumer.stdout" 2>"$IT_TMP/consumer.err" || rc=$?
 log "consumer: exit $rc after $((SECONDS - t0)) s"
 expect_eq "consumer exit status" "$rc" 0
 
 # stdout is not named *.out: lib.sh would show its last lines on failure,
 # and some are 1 MiB long.
+# It also writes manifest.txt: the dead letters expected, one per toxic
+# message on the topic.
 python3 - "$IT_TMP/corpus" "$IT_TMP/topic.txt" "$IT_TMP/consumer.stdout" \
-  "$IT_TMP/consumer.err" "$topic" "$ROUNDS" >"$IT_TMP/summary.txt" <<'EOF' ||
+  "$IT_TMP/consumer.err" "$topic" "$ROUNDS" "$IT_TMP/manifest.txt" \
+  >"$IT_TMP/summary.txt" <<'EOF' ||
 import collections, os, re, sys
 
-corpus, topic_txt, out_path, err_path, topic, rounds = sys.argv[1:]
+corpus, topic_txt, out_path, err_path, topic, rounds, manifest = sys.argv[1:]
 rounds = int(rounds)
 MALFORMED = {"empty", "not_json"}
 problems = []
@@ -131,7 +142,8 @@ for line in (want - got):
 report = re.compile(r'ERROR: (Malformed JSON|Invalid event) received: .*'
                     r' \(reason=([a-z_]+) detail=".*" topic=(\S+)'
                     r' partition=0 offset=([0-9]+)\)')
-logline = re.compile(r'(DEBUG|INFO|WARN): (kafka: |consuming |Summary: )')
+logline = re.compile(r'(DEBUG|INFO|WARN): (kafka: |consuming |Summary: '
+                     r'|toxic messages go to dead-letter topic )')
 reported = collections.Counter()
 with open(err_path, "rb") as f:
     err = f.read()
@@ -167,6 +179,13 @@ for offset, name in key_at.items():
     if n != (0 if reason[name] == "valid" else 1):
         problem(f"{name} at offset {offset}: reported {n} times")
 
+# Each toxic message's dead letter: its payload and key (the file name).
+with open(manifest, "w") as f:
+    for offset, name in sorted(key_at.items()):
+        if reason[name] != "valid":
+            f.write(f"0 {offset} {reason[name]} {name.encode().hex()}"
+                    f" {os.path.join(corpus, name)}\n")
+
 # The summary the consumer must print, one key=value a line.
 counts = collections.Counter(reason[k] for k in key_at.values())
 print(f"consumed={len(key_at)}")
@@ -177,6 +196,7 @@ for r in ["empty", "too_large", "not_json", "not_object", "missing_field",
           "wrong_type", "bad_timestamp", "bad_level"]:
     print(f"{r}={counts[r]}")
 print("unacknowledged=0")
+print(f"dead_lettered={len(key_at) - counts['valid']}")
 finish()
 EOF
   fail "the consumer's output does not match the corpus (see above)"
@@ -184,4 +204,7 @@ EOF
 mapfile -t summary <"$IT_TMP/summary.txt"
 expect_eq "messages on the topic" "${summary[0]}" "consumed=$total"
 expect_summary "$IT_TMP/consumer.err" "${summary[@]}"
+t0=$SECONDS
+expect_dead_letters "$dlq" "$topic" "$group" "$IT_TMP/manifest.txt"
+log "dead letters checked in $((SECONDS - t0)) s"
 log "ok: ${summary[*]}"

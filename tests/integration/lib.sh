@@ -13,7 +13,8 @@
 #                            all three to its own broker)
 #   KAFKA_HOME_DIR, KAFKA_PORT
 #                            passed through to scripts/kafka.sh for
-#                            `kafka.sh topic` (multi-partition topics); unset,
+#                            `kafka.sh topic` (multi-partition topics, topic
+#                            configs) and `kafka.sh topic-config`; unset,
 #                            kafka.sh looks at its default broker. They must
 #                            name the broker KAFKA_BOOTSTRAP_SERVERS points at,
 #                            which create_topic checks.
@@ -44,7 +45,8 @@ unset KAFKA_TOPIC KAFKA_GROUP_ID EVENT_COUNT MALFORMED_COUNT PUBLISH_RATE \
   IDLE_EXIT_SECONDS LOG_LEVEL TRANSPORT GCP_PROJECT_ID GCP_PUBSUB_TOPIC \
   GCP_PUBSUB_SUBSCRIPTION CREDENTIALS_PATH GOOGLE_APPLICATION_CREDENTIALS \
   PUBSUB_ENDPOINT PUBSUB_CREATE PUBSUB_ORDERING PUBSUB_TIMEOUT \
-  PUBSUB_ACK_DEADLINE PUBSUB_MAX_MESSAGES PUBSUB_PULLS KAFKA_GROUP_INSTANCE_ID
+  PUBSUB_ACK_DEADLINE PUBSUB_MAX_MESSAGES PUBSUB_PULLS KAFKA_GROUP_INSTANCE_ID \
+  DLQ_TOPIC DLQ_TIMEOUT
 # The emulator, too, is passed as a flag (pubsub_init); left in the
 # environment it would also send a test's Google client (pubsub_auth.sh) to
 # the emulator instead of the server the test starts.
@@ -170,12 +172,20 @@ require_kafka_sh() {
       "set KAFKA_HOME_DIR/KAFKA_PORT to match"
 }
 
-# create_topic NAME PARTITIONS: through kafka.sh (require_kafka_sh).
+# create_topic NAME PARTITIONS [KEY=VALUE...]: through kafka.sh
+# (require_kafka_sh), with those topic configs.
 create_topic() {
-  local name=$1 partitions=$2
   require_kafka_sh
-  "$KAFKA_SH" topic "$name" "$partitions" 2>"$IT_TMP/kafka-topic.err" ||
-    fail "kafka.sh topic $name $partitions failed: $(cat "$IT_TMP/kafka-topic.err")"
+  "$KAFKA_SH" topic "$@" 2>"$IT_TMP/kafka-topic.err" ||
+    fail "kafka.sh topic $* failed: $(cat "$IT_TMP/kafka-topic.err")"
+}
+
+# topic_config NAME KEY=VALUE...: changes those configs of topic NAME
+# through kafka.sh, which returns once the broker reports them.
+topic_config() {
+  require_kafka_sh
+  "$KAFKA_SH" topic-config "$@" 2>"$IT_TMP/kafka-topic-config.err" ||
+    fail "kafka.sh topic-config $* failed: $(cat "$IT_TMP/kafka-topic-config.err")"
 }
 
 # broker_kill: SIGKILLs the broker (kafka.sh kill), keeping its data;
@@ -197,6 +207,149 @@ broker_resume() {
 kcat_read() {
   kcat -b "$BROKERS" -C -e -q -o beginning -t "$1" -f '%s\n' ||
     fail "kcat could not read topic $1"
+}
+
+# expect_dead_letters DLQ SOURCE GROUP MANIFEST: the dead-letter topic DLQ
+# holds exactly one dead letter for each line "PARTITION OFFSET REASON KEY
+# FILE" of MANIFEST (the toxic message at that offset of topic SOURCE: KEY
+# its key in hex, or - for none; FILE its payload), and nothing else. Each
+# one has that key and payload byte for byte (an empty payload stays empty,
+# not NULL), and the headers the consumer in GROUP writes: error.reason
+# REASON, error.detail, error.position (not_json only), error.time,
+# source.topic, source.partition, source.offset, source.timestamp,
+# consumer.group and source.key (keyed only), in that order.
+#
+# kcat writes each message framed by its lengths (%K %S: -1 for NULL), so
+# payloads with newlines, NULs or invalid UTF-8 come back exact. Header
+# values are unframed ("k=v,k=v"): they are one printable line each, but
+# error.detail may hold ',' or '=', so a value runs up to the next known
+# header name.
+expect_dead_letters() {
+  kcat -b "$BROKERS" -C -e -q -o beginning -t "$1" \
+    -f '%p %o %K %S\n%k%s\n%h\n' >"$IT_TMP/dead-letters.dump" ||
+    fail "kcat could not read the dead-letter topic $1"
+  python3 - "$IT_TMP/dead-letters.dump" "$@" <<'EOF' ||
+import collections, re, sys
+
+dump, dlq, source, group, manifest = sys.argv[1:]
+NAMES = [b"error.reason", b"error.detail", b"error.position", b"error.time",
+         b"source.topic", b"source.partition", b"source.offset",
+         b"source.timestamp", b"consumer.group", b"source.key"]
+TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+problems = []
+
+def problem(msg):
+    problems.append(msg)
+    if len(problems) >= 20:
+        finish()
+
+def finish():
+    for p in problems:
+        print(f"dead letters on {dlq}: {p}", file=sys.stderr)
+    sys.exit(1 if problems else 0)
+
+want, files = {}, {}
+with open(manifest) as f:
+    for line in f:
+        part, offset, reason, key, path = line.rstrip("\n").split(" ", 4)
+        if path not in files:
+            with open(path, "rb") as p:
+                files[path] = p.read()
+        want[(int(part), int(offset))] = (
+            reason, None if key == "-" else bytes.fromhex(key), path)
+
+def headers(line):
+    """[(name, value)], a piece not starting with a known name= being
+    part of the value before it."""
+    out = []
+    for piece in line.split(b",") if line else []:
+        name = piece.split(b"=", 1)[0]
+        if name in NAMES and b"=" in piece:
+            out.append([name, piece[len(name) + 1:]])
+        elif out:
+            out[-1][1] += b"," + piece
+        else:
+            out.append([b"?", piece])
+    return out
+
+seen = collections.Counter()
+n = 0
+with open(dump, "rb") as f:
+    while True:
+        head = f.readline()
+        if not head:
+            break
+        n += 1
+        try:
+            dpart, doff, klen, vlen = map(int, head.split())
+        except ValueError:
+            problem(f"message {n}: framing lost at {head[:80]!r}")
+            finish()
+        where = f"partition {dpart} offset {doff}"
+        key = f.read(klen) if klen >= 0 else None
+        value = f.read(vlen) if vlen >= 0 else None
+        if f.read(1) != b"\n":
+            problem(f"{where}: framing lost after the payload")
+            finish()
+        line = f.readline()
+        if not line.endswith(b"\n"):
+            problem(f"{where}: no header line")
+            finish()
+        hdrs = headers(line[:-1])
+        h = dict(hdrs)
+        try:
+            src = (int(h[b"source.partition"]), int(h[b"source.offset"]))
+        except (KeyError, ValueError):
+            problem(f"{where}: no source.partition/source.offset: {line[:200]!r}")
+            continue
+        if h.get(b"source.topic") != source.encode() or src not in want:
+            problem(f"{where}: from {h.get(b'source.topic')!r} {src}, not a"
+                    f" toxic message of {source}")
+            continue
+        seen[src] += 1
+        reason, wkey, path = want[src]
+        what = f"{where} (source offset {src[1]}, {path.rsplit('/', 1)[-1]})"
+        if value is None:
+            problem(f"{what}: NULL payload")
+        elif value != files[path]:
+            diff = next((i for i, (a, b) in enumerate(zip(value, files[path]))
+                         if a != b), min(len(value), len(files[path])))
+            problem(f"{what}: payload differs from byte {diff} ({len(value)}"
+                    f" bytes, expected {len(files[path])})")
+        if key != wkey:
+            problem(f"{what}: key {key!r}, expected {wkey!r}")
+        names = [b"error.reason", b"error.detail"]
+        names += [b"error.position"] if reason == "not_json" else []
+        names += [b"error.time", b"source.topic", b"source.partition",
+                  b"source.offset", b"source.timestamp", b"consumer.group"]
+        names += [b"source.key"] if wkey is not None else []
+        if [name for name, _ in hdrs] != names:
+            problem(f"{what}: headers {[x.decode() for x, _ in hdrs]},"
+                    f" expected {[x.decode() for x in names]}")
+            continue
+        if h[b"error.reason"] != reason.encode():
+            problem(f"{what}: error.reason {h[b'error.reason']!r}, expected {reason}")
+        if not h[b"error.detail"] or any(c < 0x20 or c == 0x7f
+                                         for c in h[b"error.detail"]):
+            problem(f"{what}: error.detail empty or not one printable line:"
+                    f" {h[b'error.detail'][:120]!r}")
+        if reason == "not_json" and not re.fullmatch(
+                rb"line=-?\d+ column=-?\d+ position=-?\d+", h[b"error.position"]):
+            problem(f"{what}: error.position {h[b'error.position']!r}")
+        for name in (b"error.time", b"source.timestamp"):
+            if not TIME.fullmatch(h[name]):
+                problem(f"{what}: {name.decode()} {h[name]!r} is not RFC 3339")
+        if h[b"consumer.group"] != group.encode():
+            problem(f"{what}: consumer.group {h[b'consumer.group']!r}")
+        if wkey is not None and h[b"source.key"] != wkey:
+            problem(f"{what}: source.key {h[b'source.key']!r}, expected {wkey!r}")
+for src in sorted(want):
+    if seen[src] != 1:
+        problem(f"source offset {src[1]} ({want[src][2].rsplit('/', 1)[-1]}):"
+                f" {seen[src]} dead letters, expected 1")
+finish()
+EOF
+    fail "the dead-letter topic $1 does not hold exactly the toxic messages (see above)"
 }
 
 # The one "Summary:" line the consumer logs at exit, without its prefix.
@@ -402,4 +555,22 @@ publish_events() {
 # The toxic reports in a consumer's stderr FILE, one a line.
 toxic_reports() {
   grep -E '^ERROR: (Malformed JSON|Invalid event) received: ' "$1" || true
+}
+
+# expect_no_pubsub_name NAME WHY: neither a topic nor a subscription NAME
+# exists in PROJECT (a failed check must not create one).
+expect_no_pubsub_name() {
+  run check-absent python3 - "$EMULATOR" "$PROJECT" "$1" <<'EOF'
+import sys, urllib.error, urllib.request
+host, project, name = sys.argv[1:4]
+for kind in ("topics", "subscriptions"):
+    try:
+        urllib.request.urlopen(f"http://{host}/v1/projects/{project}/{kind}/{name}",
+                               timeout=30)
+        sys.exit(f"{kind[:-1]} {name} exists")
+    except urllib.error.HTTPError as e:
+        if e.code != 404:
+            raise
+EOF
+  expect_eq "nothing made $2 ($(cat "$IT_TMP/check-absent.err"))" "$RC" 0
 }

@@ -59,19 +59,7 @@ grep -q '^ERROR: .*NOT_FOUND' "$IT_TMP/notopic.err" ||
   fail "the producer's error does not carry the API's NOT_FOUND:" \
     "$(cat "$IT_TMP/notopic.err")"
 # Neither made anything: a failed check must not create.
-run check-topic python3 - "$EMULATOR" "$PROJECT" "$missing" <<'EOF'
-import sys, urllib.error, urllib.request
-host, project, name = sys.argv[1:4]
-for kind in ("topics", "subscriptions"):
-    try:
-        urllib.request.urlopen(f"http://{host}/v1/projects/{project}/{kind}/{name}",
-                               timeout=30)
-        sys.exit(f"{kind[:-1]} {name} exists")
-    except urllib.error.HTTPError as e:
-        if e.code != 404:
-            raise
-EOF
-expect_eq "no topic or subscription made without --create ($(cat "$IT_TMP/check-topic.err"))" "$RC" 0
+expect_no_pubsub_name "$missing" "without --create"
 
 # --- --create, twice ------------------------------------------------------------
 topic=$(unique_name topic)

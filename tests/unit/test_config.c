@@ -21,7 +21,7 @@
 
 #define MAX_ENV    4
 #define MAX_ARGS   14
-#define MAX_EXPECT 12
+#define MAX_EXPECT 14
 
 struct config_case {
         const char *name;
@@ -49,6 +49,8 @@ static const char *const env_names[] = {
     "VALIDATE_SCHEMA",
     "MAX_MESSAGES",
     "IDLE_EXIT_SECONDS",
+    "DLQ_TOPIC",
+    "DLQ_TIMEOUT",
     "LOG_LEVEL",
     "TRANSPORT",
     "GCP_PROJECT_ID",
@@ -83,7 +85,7 @@ static const struct config_case config_cases[] = {
      {"action=run", "brokers=localhost:9092", "topic=log-events",
       "group=log-events-consumer", "max_payload_bytes=1048576", "schema=true",
       "max_messages=0", "idle_exit=0", "log_level=info",
-      "props=", "instance_id=(null)"}},
+      "props=", "instance_id=(null)", "dlq_topic=(null)", "dlq_timeout=60"}},
 
     /* The environment. */
     {"env brokers",
@@ -224,6 +226,18 @@ static const struct config_case config_cases[] = {
      {"--log-level", "debug"},
      EV_OK,
      {"log_level=debug"}},
+    {"env dead-letter topic",
+     C,
+     {"DLQ_TOPIC=events.dlq", "DLQ_TIMEOUT=2.5"},
+     {NULL},
+     EV_OK,
+     {"dlq_topic=events.dlq", "dlq_timeout=2.5"}},
+    {"flag over env: dead-letter topic",
+     C,
+     {"DLQ_TOPIC=from-env", "DLQ_TIMEOUT=9"},
+     {"--dlq-topic", "dlq-1", "--dlq-timeout", "0.5"},
+     EV_OK,
+     {"dlq_topic=dlq-1", "dlq_timeout=0.5"}},
     {"flag over env: instance id",
      C,
      {"KAFKA_GROUP_INSTANCE_ID=from-env"},
@@ -351,6 +365,24 @@ static const struct config_case config_cases[] = {
      {"--instance-id="},
      EV_ERR_USAGE,
      {"--instance-id", "non-empty"}},
+    {"bad --dlq-timeout",
+     C,
+     {NULL},
+     {"--dlq-timeout", "-1"},
+     EV_ERR_USAGE,
+     {"--dlq-timeout", "a number"}},
+    {"empty DLQ_TOPIC",
+     C,
+     {"DLQ_TOPIC="},
+     {NULL},
+     EV_ERR_USAGE,
+     {"DLQ_TOPIC", "non-empty"}},
+    {"producer has no --dlq-topic",
+     P,
+     {NULL},
+     {"--dlq-topic", "x"},
+     EV_ERR_USAGE,
+     {"unknown option", "--dlq-topic"}},
     {"producer has no --instance-id",
      P,
      {NULL},
@@ -771,6 +803,10 @@ static bool render(const struct ev_config *cfg, const char *field, char *buf,
                 snprintf(buf, size, "%lu", cfg->max_messages);
         else if (!strcmp(field, "idle_exit"))
                 snprintf(buf, size, "%g", cfg->idle_exit);
+        else if (!strcmp(field, "dlq_topic"))
+                snprintf(buf, size, "%s", str_or_null(cfg->dlq_topic));
+        else if (!strcmp(field, "dlq_timeout"))
+                snprintf(buf, size, "%g", cfg->dlq_timeout);
         else if (!strcmp(field, "transport"))
                 snprintf(buf, size, "%s",
                          cfg->transport == EV_TRANSPORT_PUBSUB ? "pubsub"

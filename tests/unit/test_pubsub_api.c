@@ -978,6 +978,31 @@ static void test_pubsub_parse_pull(void **state)
         assert_int_equal(failed, 0);
 }
 
+/* The publish time, for a dead letter's source.timestamp: as the service
+ * wrote it, or NULL when it is missing or not a string. */
+static void test_pubsub_parse_pull_publish_time(void **state)
+{
+        static const char body[] =
+            RECEIVED("{\"ackId\":\"A1\",\"message\":{\"data\":\"eA==\","
+                     "\"publishTime\":\"2026-11-22T10:15:30.123456Z\"}},"
+                     "{\"ackId\":\"A2\",\"message\":{\"data\":\"eA==\"}},"
+                     "{\"ackId\":\"A3\",\"message\":{\"publishTime\":7}}");
+        struct ev_pubsub_received *msgs = NULL;
+        size_t cnt = 0, skipped = 0;
+        char errstr[256];
+
+        (void)state;
+        assert_int_equal(parse_pull(body, sizeof(body) - 1, &msgs, &cnt,
+                                    &skipped, errstr, sizeof(errstr)),
+                         EV_OK);
+        assert_int_equal(cnt, 3);
+        assert_string_equal(msgs[0].publish_time,
+                            "2026-11-22T10:15:30.123456Z");
+        assert_null(msgs[1].publish_time);
+        assert_null(msgs[2].publish_time);
+        ev_pubsub_received_free(msgs, cnt);
+}
+
 static void test_pubsub_parse_pull_errors(void **state)
 {
         static const struct {
@@ -1582,6 +1607,7 @@ int main(void)
             cmocka_unit_test(test_pubsub_parse_publish_ids),
             cmocka_unit_test(test_pubsub_pull_body),
             cmocka_unit_test(test_pubsub_parse_pull),
+            cmocka_unit_test(test_pubsub_parse_pull_publish_time),
             cmocka_unit_test(test_pubsub_parse_pull_errors),
             cmocka_unit_test(test_pubsub_parse_pull_big),
             cmocka_unit_test(test_pubsub_ack_body),
