@@ -26,6 +26,7 @@ enum kind {
         K_FLAG,      /* true/false; the flag form takes no argument and
                       * sets true (--create) */
         K_TRANSPORT, /* kafka or pubsub */
+        K_LOGFMT,    /* text or json */
 };
 
 struct setting {
@@ -78,6 +79,10 @@ static const struct setting settings[] = {
      FIELD(idle_exit), "0", "SECONDS",
      "exit 0 after SECONDS with no new message (counted only while "
      "holding partitions), 0 for never"},
+    {"late-threshold", 0, "LATE_THRESHOLD", K_SECONDS, EV_ROLE_CONSUMER,
+     FIELD(late_threshold), "30", "SECONDS",
+     "count a valid event as late when its timestamp is older than this on "
+     "arrival"},
     {"dlq-topic", 0, "DLQ_TOPIC", K_STRING, EV_ROLE_CONSUMER, FIELD(dlq_topic),
      NULL, "TOPIC",
      "republish each toxic message there, with headers saying why, before "
@@ -88,6 +93,14 @@ static const struct setting settings[] = {
      "before the consumer stops (exit 69)"},
     {"log-level", 0, "LOG_LEVEL", K_LEVEL, BOTH, FIELD(log_level), "info",
      "LEVEL", "debug, info, warn or error"},
+    {"log-format", 0, "LOG_FORMAT", K_LOGFMT, BOTH, FIELD(log_format), "text",
+     "text|json", "log records as text lines or as one JSON object a line"},
+    {"stats-interval", 0, "STATS_INTERVAL", K_SECONDS, BOTH,
+     FIELD(stats_interval), "0", "SECONDS",
+     "log the counts so far every SECONDS, 0 for never"},
+    {"metrics-addr", 0, "METRICS_ADDR", K_STRING, BOTH, FIELD(metrics_addr),
+     NULL, "HOST:PORT",
+     "serve /metrics (Prometheus), /healthz and /readyz there"},
     {"project", 0, "GCP_PROJECT_ID", K_STRING, BOTH, FIELD(project), NULL,
      "PROJECT", "Pub/Sub: Google Cloud project id (required for pubsub)"},
     {"pubsub-topic", 0, "GCP_PUBSUB_TOPIC", K_STRING, BOTH, FIELD(pubsub_topic),
@@ -137,6 +150,7 @@ static const char *const expected[] = {
     [K_BOOL] = "true or false",
     [K_FLAG] = "true or false",
     [K_TRANSPORT] = "kafka or pubsub",
+    [K_LOGFMT] = "text or json",
 };
 
 static bool parse_ulong(const char *s, unsigned long *val)
@@ -210,6 +224,9 @@ static enum ev_err apply(struct ev_config *cfg, const struct setting *s,
         case K_BOOL:
         case K_FLAG:
                 ok = parse_bool(value, (bool *)field);
+                break;
+        case K_LOGFMT:
+                ok = ev_log_format_parse(value, (enum ev_log_format *)field);
                 break;
         case K_TRANSPORT:
                 ok = !strcmp(value, "kafka") || !strcmp(value, "pubsub");
@@ -480,6 +497,7 @@ bool ev_config_load(struct ev_config *cfg, enum ev_role role, const char *prog,
                 return false;
         }
         ev_log_set_level(cfg->log_level);
+        ev_log_set_format(cfg->log_format);
         return true;
 }
 

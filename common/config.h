@@ -47,6 +47,9 @@ struct ev_config {
         const char *brokers;
         const char *topic;
         enum ev_log_level log_level;
+        enum ev_log_format log_format;
+        double stats_interval;    /* seconds, 0 = no periodic stats line */
+        const char *metrics_addr; /* NULL: no HTTP endpoint */
 
         /* Pub/Sub (both roles unless noted) */
         const char *project;         /* required for pubsub */
@@ -75,6 +78,7 @@ struct ev_config {
         struct ev_event_rules rules;
         unsigned long max_messages; /* 0 = unlimited */
         double idle_exit;           /* seconds, 0 = never */
+        double late_threshold;      /* seconds */
         const char *dlq_topic;      /* NULL: no dead-letter topic */
         double dlq_timeout;         /* seconds a dead letter is retried */
 

@@ -113,6 +113,54 @@ bool ev_event_timestamp_valid(const char *s, size_t len)
         return oh <= 23 && om <= 59;
 }
 
+/* Days from 1970-01-01 to year-month-day of the proleptic Gregorian
+ * calendar (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+        int64_t era, yoe, doy, doe;
+
+        y -= m <= 2;
+        era = (y >= 0 ? y : y - 399) / 400;
+        yoe = y - era * 400;
+        doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + doe - 719468;
+}
+
+bool ev_event_timestamp_ms(const char *s, size_t len, int64_t *unix_ms)
+{
+        int year, month, day, hour, min, sec, oh = 0, om = 0, ms = 0, scale;
+        size_t i = 19;
+        int64_t t;
+
+        if (!ev_event_timestamp_valid(s, len))
+                return false;
+        digits(s, 4, &year);
+        digits(s + 5, 2, &month);
+        digits(s + 8, 2, &day);
+        digits(s + 11, 2, &hour);
+        digits(s + 14, 2, &min);
+        digits(s + 17, 2, &sec);
+        if (s[i] == '.') {
+                /* Milliseconds: the first three digits; more are cut. */
+                for (i++, scale = 100; i < len && s[i] >= '0' && s[i] <= '9';
+                     i++, scale /= 10)
+                        ms += (s[i] - '0') * scale;
+        }
+        if (s[i] == '+' || s[i] == '-') {
+                digits(s + i + 1, 2, &oh);
+                digits(s + i + 4, 2, &om);
+                if (s[i] == '-') {
+                        oh = -oh;
+                        om = -om;
+                }
+        }
+        t = days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 +
+            sec - oh * 3600 - om * 60;
+        *unix_ms = t * 1000 + ms;
+        return true;
+}
+
 /* Fetches root[name] as a string; on failure fills the verdict. */
 static bool string_field(json_t *root, const char *name, const char **val,
                          size_t *len, struct ev_verdict *v)

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -62,6 +63,11 @@ bool ev_event_validate(const char *buf, size_t len,
 /* True when len bytes at s are an RFC 3339 date-time
  * ("2026-11-22T10:15:30.123Z", "2026-11-22T10:15:30+05:30"). */
 bool ev_event_timestamp_valid(const char *s, size_t len);
+
+/* The time a valid RFC 3339 date-time names, in milliseconds since the
+ * epoch (digits past the milliseconds are cut; a leap second counts as the
+ * next second's start). False when s is not one (ev_event_timestamp_valid). */
+bool ev_event_timestamp_ms(const char *s, size_t len, int64_t *unix_ms);
 
 /* "empty", "not_json", ...; "valid" for EV_REASON_NONE. Static string. */
 const char *ev_reason_name(enum ev_reason reason);

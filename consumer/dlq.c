@@ -13,6 +13,7 @@
 
 #include "escape.h"
 #include "log.h"
+#include "metrics.h"
 #include "signals.h"
 #include "timefmt.h"
 
@@ -99,10 +100,12 @@ static void on_delivery(void *opaque, const struct ev_delivery *dr)
         if (i >= d->cnt)
                 return;
         d->entries[i]->state = dr->ok ? ENTRY_CONFIRMED : ENTRY_FAILED;
-        if (dr->ok)
+        if (dr->ok) {
                 d->written++;
-        else
+        } else {
+                ev_metrics_add(EV_C_DELIVERY_FAILED, 1);
                 snprintf(d->last_error, sizeof(d->last_error), "%s", dr->error);
+        }
 }
 
 struct ev_dlq *ev_dlq_new(const struct ev_config *cfg, enum ev_err *err,
@@ -166,6 +169,7 @@ static enum ev_err publish(struct ev_dlq *d, size_t i, char *errstr,
         if (err == EV_ERR_FATAL)
                 return err;
         if (err) {
+                ev_metrics_add(EV_C_PUBLISH_ERRORS, 1);
                 e->state = ENTRY_FAILED;
                 snprintf(d->last_error, sizeof(d->last_error), "%s", errstr);
         }
@@ -235,6 +239,8 @@ static void wait_reports(struct ev_dlq *d, double until)
                          : (int)(left * 1000);
                 d->pub->ops->flush(d->pub, ms);
                 tally(d, &in_flight, &failed);
+                /* Waiting on the broker is not being stuck. */
+                ev_health_beat();
         } while (in_flight && ev_signals_now() < until &&
                  !ev_signals_stop_requested());
 }

@@ -9,6 +9,8 @@
 #include "config.h"
 #include "dlq.h"
 #include "log.h"
+#include "metrics.h"
+#include "ops.h"
 #include "pipeline.h"
 #include "signals.h"
 #include "transport.h"
@@ -36,6 +38,14 @@ static enum ev_err consume(const struct ev_config *cfg, struct ev_source *src,
         size_t max, cnt;
 
         while (!ev_signals_stop_requested()) {
+                char stats[512];
+
+                ev_health_beat();
+                ev_health_set_serving(source_ready(src));
+                if (ev_ops_stats_due(cfg->stats_interval)) {
+                        ev_pipeline_summary(&pl->stats, stats, sizeof(stats));
+                        ev_log_pairs(EV_LOG_INFO, "Stats", stats);
+                }
                 max = BATCH_MAX;
                 if (cfg->max_messages) {
                         unsigned long left =
@@ -81,6 +91,7 @@ int main(int argc, char **argv)
 {
         static char stdout_buf[1 << 16];
         struct ev_source *src = NULL;
+        struct ev_httpd *httpd = NULL;
         struct ev_dlq *dlq = NULL;
         struct ev_pipeline pl;
         struct ev_config cfg;
@@ -97,6 +108,11 @@ int main(int argc, char **argv)
                             argc, argv, &err))
                 goto out;
         ev_signals_install();
+        err = ev_ops_start(&cfg, versions, &httpd, errstr, sizeof(errstr));
+        if (err) {
+                ev_log(EV_LOG_ERROR, "%s", errstr);
+                goto out;
+        }
         /* Fully buffered even on a terminal: the pipeline flushes once per
          * batch, before acknowledging it. glibc ignores the size unless it
          * is also given the buffer. */
@@ -125,7 +141,7 @@ int main(int argc, char **argv)
         if (dlq)
                 ev_log(EV_LOG_INFO, "toxic messages go to dead-letter topic %s",
                        cfg.dlq_topic);
-        ev_pipeline_init(&pl, stdout, dlq, &cfg.rules);
+        ev_pipeline_init(&pl, stdout, dlq, &cfg.rules, cfg.late_threshold);
         err = consume(&cfg, src, &pl, errstr, sizeof(errstr));
         if (err)
                 ev_log(EV_LOG_ERROR, "%s%s", errstr,
@@ -139,8 +155,9 @@ int main(int argc, char **argv)
         if (close_err)
                 ev_log(EV_LOG_WARN, "%s", errstr);
         ev_pipeline_summary(&pl.stats, summary, sizeof(summary));
-        ev_log(EV_LOG_INFO, "Summary: %s", summary);
+        ev_log_pairs(EV_LOG_INFO, "Summary", summary);
 out:
+        ev_httpd_stop(httpd);
         ev_dlq_free(dlq);
         ev_config_free(&cfg);
         return ev_err_exit_code(err);

@@ -6,6 +6,7 @@
 #ifndef EV_PIPELINE_H
 #define EV_PIPELINE_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "dlq.h"
@@ -23,19 +24,22 @@ struct ev_pipeline_stats {
         unsigned long by_reason[EV_REASON__CNT];
         unsigned long unacknowledged;
         unsigned long dead_lettered; /* toxic ones confirmed on the DLQ */
+        unsigned long late; /* valid ones older than the late threshold */
 };
 
 struct ev_pipeline {
         FILE *out;                   /* valid events, borrowed */
         struct ev_dlq *dlq;          /* toxic messages, borrowed; NULL: none */
         struct ev_event_rules rules; /* copied */
+        int64_t late_ms;             /* the late threshold */
         struct ev_pipeline_stats stats;
 };
 
 /* Sets up pl to write valid events to out and dead letters to dlq (both
- * borrowed; dlq may be NULL). */
+ * borrowed; dlq may be NULL), counting as late the valid events whose
+ * timestamp is more than late_s older than their arrival. */
 void ev_pipeline_init(struct ev_pipeline *pl, FILE *out, struct ev_dlq *dlq,
-                      const struct ev_event_rules *rules);
+                      const struct ev_event_rules *rules, double late_s);
 
 /*
  * Processes msgs[0..cnt), which src handed out, and hands them back to src:
@@ -49,7 +53,7 @@ enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
                             size_t errstr_size);
 
 /* Writes "consumed=N valid=N toxic=N tombstones=N", a count per toxic
- * reason, "unacknowledged=N" and "dead_lettered=N" into buf. */
+ * reason, "unacknowledged=N", "dead_lettered=N" and "late=N" into buf. */
 void ev_pipeline_summary(const struct ev_pipeline_stats *stats, char *buf,
                          size_t size);
 

@@ -10,6 +10,10 @@
 #include "escape.h"
 #include "log.h"
 
+/* The "key=value" pairs of a transport's description of a message
+ * position, at most. */
+#define WHERE_FIELDS_MAX 4
+
 static enum ev_err write_failed(char *errstr, size_t errstr_size)
 {
         snprintf(errstr, errstr_size, "writing to stdout: %s", strerror(errno));
@@ -39,6 +43,48 @@ enum ev_err ev_sink_write_valid(FILE *out, const char *payload, size_t len,
         return EV_OK;
 }
 
+/* The same report as a structured record: the escaped excerpt, the
+ * payload's size, the verdict, and where's "key=value" pairs as fields of
+ * their own (numbers as numbers). */
+static void report_fields(const char *excerpt, size_t len,
+                          const struct ev_verdict *verdict, const char *detail,
+                          const char *where)
+{
+        struct ev_log_field fields[4 + WHERE_FIELDS_MAX];
+        char copy[256], bytes[24];
+        char *tok, *save = NULL;
+        size_t n = 0;
+
+        snprintf(bytes, sizeof(bytes), "%zu", len);
+        fields[n++] = (struct ev_log_field){
+            "reason", ev_reason_name(verdict->reason), false};
+        fields[n++] = (struct ev_log_field){"detail", detail, false};
+        fields[n++] = (struct ev_log_field){"payload", excerpt, false};
+        fields[n++] = (struct ev_log_field){"payload_bytes", bytes, true};
+        snprintf(copy, sizeof(copy), "%s", where);
+        for (tok = strtok_r(copy, " ", &save);
+             tok && n < sizeof(fields) / sizeof(fields[0]);
+             tok = strtok_r(NULL, " ", &save)) {
+                char *eq = strchr(tok, '=');
+
+                if (!eq)
+                        continue;
+                *eq = '\0';
+                /* Partitions and offsets are numbers; a Pub/Sub message
+                 * id, all digits too, is an opaque string. */
+                fields[n++] = (struct ev_log_field){
+                    tok, eq + 1,
+                    (!strcmp(tok, "partition") || !strcmp(tok, "offset")) &&
+                        eq[1] &&
+                        strspn(eq + 1, "-0123456789") == strlen(eq + 1)};
+        }
+        ev_log_fields(EV_LOG_ERROR,
+                      ev_reason_is_malformed(verdict->reason)
+                          ? "Malformed JSON received"
+                          : "Invalid event received",
+                      fields, n);
+}
+
 void ev_sink_report_toxic(const char *payload, size_t len,
                           const struct ev_verdict *verdict, const char *where)
 {
@@ -54,6 +100,10 @@ void ev_sink_report_toxic(const char *payload, size_t len,
         ev_escape(verdict->detail, strlen(verdict->detail),
                   sizeof(verdict->detail), EV_ESCAPE_BACKSLASH, detail,
                   sizeof(detail));
+        if (ev_log_get_format() == EV_LOG_JSON) {
+                report_fields(excerpt, len, verdict, detail, where);
+                return;
+        }
         ev_log(EV_LOG_ERROR, "%s received: %s%s (reason=%s detail=\"%s\" %s)",
                ev_reason_is_malformed(verdict->reason) ? "Malformed JSON"
                                                        : "Invalid event",

@@ -9,6 +9,8 @@
 #include "generator.h"
 #include "input.h"
 #include "log.h"
+#include "metrics.h"
+#include "ops.h"
 #include "signals.h"
 #include "transport.h"
 
@@ -33,9 +35,11 @@ static void on_delivery(void *opaque, const struct ev_delivery *dr)
 
         if (dr->ok) {
                 t->delivered++;
+                ev_metrics_add(EV_C_PRODUCED, 1);
                 printf("Published message %s\n", dr->where);
         } else {
                 t->failed++;
+                ev_metrics_add(EV_C_DELIVERY_FAILED, 1);
                 ev_log(EV_LOG_ERROR, "delivery failed: %s", dr->error);
         }
 }
@@ -65,8 +69,22 @@ static void pace(struct ev_publisher *pub, double start, unsigned long n,
                (left = due - ev_signals_now()) > 0) {
                 int ms = (int)(left * 1000) + 1;
 
+                ev_health_beat();
+
                 pub->ops->poll(pub, ms < PACE_SLICE_MS ? ms : PACE_SLICE_MS);
         }
+}
+
+/* The counts so far, every --stats-interval. */
+static void log_stats(const struct ev_config *cfg, const struct tally *t)
+{
+        char pairs[160];
+
+        if (!ev_ops_stats_due(cfg->stats_interval))
+                return;
+        snprintf(pairs, sizeof(pairs), "queued=%lu delivered=%lu failed=%lu",
+                 t->queued, t->delivered, t->failed);
+        ev_log_pairs(EV_LOG_INFO, "Stats", pairs);
 }
 
 static enum ev_err produce(const struct ev_config *cfg, struct feed *f,
@@ -80,6 +98,8 @@ static enum ev_err produce(const struct ev_config *cfg, struct feed *f,
         bool done;
 
         while (!ev_signals_stop_requested()) {
+                ev_health_beat();
+                log_stats(cfg, t);
                 err = feed_next(f, &payload, &len, &key, &key_len, &done,
                                 errstr, errstr_size);
                 if (err || done)
@@ -101,6 +121,7 @@ static enum ev_err produce(const struct ev_config *cfg, struct feed *f,
                 if (err) {
                         /* This message only (too large, say): go on. */
                         t->failed++;
+                        ev_metrics_add(EV_C_PUBLISH_ERRORS, 1);
                         ev_log(EV_LOG_ERROR, "%s %lu not published: %s",
                                f->in ? "line" : "message",
                                t->queued + t->failed, errstr);
@@ -116,10 +137,12 @@ static enum ev_err produce(const struct ev_config *cfg, struct feed *f,
 int main(int argc, char **argv)
 {
         struct ev_publisher *pub = NULL;
+        struct ev_httpd *httpd = NULL;
         struct tally t = {0, 0, 0};
         struct feed f = {.in = NULL};
         struct ev_config cfg;
         char errstr[512];
+        char summary[160];
         char versions[128];
         char version[192];
         enum ev_err err;
@@ -132,6 +155,11 @@ int main(int argc, char **argv)
                             argc, argv, &err))
                 goto out;
         ev_signals_install();
+        err = ev_ops_start(&cfg, versions, &httpd, errstr, sizeof(errstr));
+        if (err) {
+                ev_log(EV_LOG_ERROR, "%s", errstr);
+                goto out;
+        }
         if (cfg.input) {
                 f.in = ev_input_new(cfg.input, errstr, sizeof(errstr));
                 if (!f.in) {
@@ -159,12 +187,14 @@ int main(int argc, char **argv)
                        "%zu messages not delivered within %g s, dropped",
                        undelivered, cfg.flush_timeout);
         fflush(stdout);
-        ev_log(EV_LOG_INFO,
-               "Summary: queued=%lu delivered=%lu failed=%lu undelivered=%zu",
-               t.queued, t.delivered, t.failed, undelivered);
+        snprintf(summary, sizeof(summary),
+                 "queued=%lu delivered=%lu failed=%lu undelivered=%zu",
+                 t.queued, t.delivered, t.failed, undelivered);
+        ev_log_pairs(EV_LOG_INFO, "Summary", summary);
         if (!err && (t.failed || undelivered))
                 err = EV_ERR_TRANSIENT;
 out:
+        ev_httpd_stop(httpd);
         if (pub)
                 pub->ops->destroy(pub);
         ev_input_destroy(f.in);

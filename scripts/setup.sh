@@ -2,12 +2,14 @@
 # Install what event-ingest needs from Debian's packages, only what is
 # missing, so demo.sh and test.sh work on a fresh Debian 12 machine.
 #
-#   scripts/setup.sh          build dependencies (compiler, CMake, librdkafka, jansson, cmocka, libcurl)
+#   scripts/setup.sh          build dependencies (compiler, CMake, librdkafka, jansson, cmocka, libcurl,
+#                             libmicrohttpd)
 #   scripts/setup.sh --kafka  also Java and Maven, to run the real broker (scripts/kafka.sh)
 #   scripts/setup.sh --test   also Java, Maven, kcat, python3 (with venv), openssl, valgrind and the
 #                             --fuzz packages, for scripts/test.sh
 #   scripts/setup.sh --fuzz   build dependencies and clang with libFuzzer, for scripts/fuzz.sh
-#   scripts/setup.sh --docker only docker.io and debootstrap, for scripts/docker.sh
+#   scripts/setup.sh --docker only docker.io, docker-compose and debootstrap, for
+#                             scripts/docker.sh and the compose test
 #
 # Packages are installed without their recommendations, so every package a
 # command needs is named here; scripts/fresh-check.sh proves the lists
@@ -19,20 +21,23 @@ log() { printf 'setup.sh: %s\n' "$*" >&2; }
 # gcc only recommends libc6-dev, the C library's headers and startup files
 # (crt1.o): without it nothing links on a bare Debian 12. The Pub/Sub
 # transport speaks HTTPS through libcurl and signs service-account JWTs with
-# OpenSSL's libcrypto.
+# OpenSSL's libcrypto. libmicrohttpd serves --metrics-addr.
 build_pkgs=(gcc libc6-dev make cmake pkg-config librdkafka-dev libjansson-dev
-  libcmocka-dev libcurl4-openssl-dev libssl-dev)
+  libcmocka-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev)
 kafka_pkgs=(default-jre-headless maven)
 # python3-venv: test.sh installs Google's Pub/Sub client into a virtualenv
 # for the interop test; openssl: the auth test makes RSA keys with the
-# command; valgrind: the memcheck test (tests/integration/memcheck.sh). (The
+# command; valgrind: the memcheck test (tests/integration/memcheck.sh);
+# prometheus: its promtool checks the /metrics exposition. (The
 # Pub/Sub emulator is not in Debian: see scripts/pubsub-emulator.sh.)
-test_pkgs=(kcat python3 python3-venv openssl valgrind)
+test_pkgs=(kcat python3 python3-venv openssl valgrind prometheus)
 # Debian's clang (14 on bookworm) has its sanitizer and libFuzzer runtimes in
 # libclang-rt-14-dev, which it only recommends: without it
 # -fsanitize=fuzzer cannot link.
 fuzz_pkgs=(clang libclang-rt-14-dev)
-docker_pkgs=(docker.io debootstrap)
+# docker-compose: Debian's Compose 1.29 (`docker-compose`), which runs
+# docker-compose.yml for the compose test (tests/compose/).
+docker_pkgs=(docker.io docker-compose debootstrap)
 
 case "${1:-}" in
   "") wanted=("${build_pkgs[@]}") ;;
@@ -57,6 +62,7 @@ has_command_for() {
     python3-venv) python3 -c 'import ensurepip, venv' 2>/dev/null ;;
     openssl) command -v openssl >/dev/null ;;
     docker.io) command -v dockerd >/dev/null && command -v docker >/dev/null ;;
+    docker-compose) command -v docker-compose >/dev/null ;;
     *) return 1 ;;
   esac
 }

@@ -177,7 +177,8 @@ static int hostport_parse(const char *s, struct hostport *hp)
                 return -1;
         memcpy(hp->host, host, host_len);
         hp->host[host_len] = '\0';
-        snprintf(hp->port, sizeof(hp->port), "%ld", port);
+        /* In range (1..65535): the cast tells the compiler so. */
+        snprintf(hp->port, sizeof(hp->port), "%hu", (unsigned short)port);
         return 0;
 }
 

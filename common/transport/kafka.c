@@ -12,7 +12,10 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <jansson.h>
+
 #include "log.h"
+#include "metrics.h"
 #include "timefmt.h"
 
 struct kafka_source {
@@ -70,9 +73,80 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
                 ev_log(EV_LOG_ERROR, "kafka: fatal error: %s", fatal);
                 return;
         }
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+                ev_health_set_connected(false);
         /* Everything else (brokers down, timeouts) librdkafka retries on
          * its own: worth a warning, not a stop. */
         ev_log(EV_LOG_WARN, "kafka: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+/* The consumer lag of every assigned partition in a statistics document
+ * (topics.T.partitions.P.consumer_lag), for /metrics. */
+static void stats_lag(json_t *topics)
+{
+        const char *topic, *partition;
+        json_t *t, *p; /* borrowed */
+
+        ev_metrics_lag_begin();
+        json_object_foreach(topics, topic, t)
+        {
+                json_object_foreach(json_object_get(t, "partitions"), partition,
+                                    p)
+                {
+                        const char *state = json_string_value(
+                            json_object_get(p, "fetch_state"));
+                        json_t *lag = json_object_get(p, "consumer_lag");
+
+                        /* -1 is the UA (unassigned) pseudo-partition;
+                         * "none" a partition this consumer does not
+                         * fetch. */
+                        if (!strcmp(partition, "-1") || !state ||
+                            !strcmp(state, "none") || !json_is_integer(lag))
+                                continue;
+                        ev_metrics_lag_set(topic, (int32_t)atoi(partition),
+                                           json_integer_value(lag));
+                }
+        }
+        ev_metrics_lag_end();
+}
+
+/* librdkafka's statistics (statistics.interval.ms, with --metrics-addr):
+ * whether a broker connection is up, for /readyz, and the consumer's lag.
+ * Returns 0: librdkafka frees json. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+        json_t *root = json_loadb(json, json_len, 0, NULL);
+        const char *name;
+        json_t *b; /* borrowed */
+        bool up = false;
+
+        (void)opaque;
+        json_object_foreach(json_object_get(root, "brokers"), name, b)
+        {
+                const char *state =
+                    json_string_value(json_object_get(b, "state"));
+
+                if (state && !strcmp(state, "UP"))
+                        up = true;
+        }
+        ev_health_set_connected(up);
+        if (rd_kafka_type(rk) == RD_KAFKA_CONSUMER)
+                stats_lag(json_object_get(root, "topics"));
+        json_decref(root);
+        return 0;
+}
+
+/* Counts the commits, for /metrics: "nothing to commit" is neither. */
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+        (void)rk;
+        (void)offsets;
+        (void)opaque;
+        if (!err)
+                ev_metrics_add(EV_C_COMMITS, 1);
+        else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                ev_metrics_add(EV_C_COMMIT_ERRORS, 1);
 }
 
 static bool is_protected(const char *key, const char *const *protected_keys)
@@ -112,6 +186,7 @@ static rd_kafka_conf_t *new_conf(const struct ev_config *cfg,
 
         rd_kafka_conf_set_log_cb(conf, log_cb);
         rd_kafka_conf_set_error_cb(conf, error_cb);
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
         for (i = 0; defaults[i]; i += 2) {
                 if (rd_kafka_conf_set(conf, defaults[i], defaults[i + 1], rkerr,
                                       sizeof(rkerr)) != RD_KAFKA_CONF_OK) {
@@ -381,6 +456,9 @@ struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
              * default is 5 s). The commit is asynchronous and is sent
              * only when a partition's stored offset has moved. */
             "auto.commit.interval.ms", "1000",
+            /* Lag and broker state for --metrics-addr, every second;
+             * librdkafka's default, 0, is off. */
+            "statistics.interval.ms", cfg->metrics_addr ? "1000" : "0",
             /* Static membership, last: unset, the list ends here. */
             cfg->instance_id ? "group.instance.id" : NULL, cfg->instance_id,
             NULL};
@@ -407,6 +485,7 @@ struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
         if (!conf)
                 goto err;
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+        rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
         rd_kafka_conf_set_opaque(conf, ks);
         ks->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
         if (!ks->rk) {
@@ -566,6 +645,10 @@ struct ev_publisher *ev_kafka_publisher_new(const struct ev_config *cfg,
             dead_letter ? "event-consumer-dlq" : "event-producer",
             /* Retries can then neither duplicate nor reorder. */
             "enable.idempotence", "true", "acks", "all",
+            /* Broker state for event-producer's --metrics-addr; the
+             * consumer's source reports it already. */
+            "statistics.interval.ms",
+            cfg->metrics_addr && !dead_letter ? "1000" : "0",
             /* The dead-letter settings, last: for event-producer the list
              * ends here.
              *

@@ -12,6 +12,7 @@
 
 #include "gauth.h"
 #include "log.h"
+#include "metrics.h"
 #include "pubsub.h"
 #include "pubsub_api.h"
 #include "signals.h"
@@ -307,20 +308,27 @@ enum ev_err ev_pubsub_client_ready(struct ev_pubsub_client *c,
                                    char *errstr, size_t errstr_size)
 {
         char what[EV_PUBSUB_URL_SIZE + 32];
+        enum ev_err err;
 
         if (c->cfg->create) {
-                enum ev_err err = create_both(c, cn, errstr, errstr_size);
-
+                err = create_both(c, cn, errstr, errstr_size);
                 if (err)
                         return err == EV_ERR_PERMANENT ? EV_ERR_FATAL : err;
         }
         if (!subscription) {
                 snprintf(what, sizeof(what), "topic %s", c->topic_path);
-                return check_exists(c, cn, what, c->topic_url, errstr,
-                                    errstr_size);
+                err = check_exists(c, cn, what, c->topic_url, errstr,
+                                   errstr_size);
+                if (!err)
+                        ev_health_set_connected(true);
+                return err;
         }
         snprintf(what, sizeof(what),
                  "subscription projects/%s/subscriptions/%s", c->cfg->project,
                  c->cfg->subscription);
-        return check_exists(c, cn, what, c->sub_url, errstr, errstr_size);
+        err = check_exists(c, cn, what, c->sub_url, errstr, errstr_size);
+        /* The service answered: connected, for /readyz. */
+        if (!err)
+                ev_health_set_connected(true);
+        return err;
 }

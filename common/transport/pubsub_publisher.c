@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "metrics.h"
 #include "pubsub_api.h"
 #include "pubsub_client.h"
 #include "signals.h"
@@ -82,6 +83,7 @@ static void send_batch(struct pubsub_publisher *pp)
                 err = ev_pubsub_parse_publish(pp->conn.resp.body,
                                               pp->conn.resp.len, cnt, ids,
                                               &json, errstr, sizeof(errstr));
+        ev_health_set_connected(!err);
         for (i = 0; i < cnt && pp->dr_cb; i++) {
                 dr.msg_opaque = pp->msg_opaques[i];
                 dr.ok = !err;

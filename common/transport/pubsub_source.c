@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "pubsub_api.h"
 #include "pubsub_client.h"
 #include "signals.h"
@@ -339,6 +340,7 @@ static void pull_failed(struct pull *p, const char *why)
         double delay = ev_pubsub_backoff(p->failures++, ev_pubsub_jitter());
 
         p->not_before = ev_signals_now() + delay;
+        ev_health_set_connected(false);
         ev_log(EV_LOG_WARN, "pubsub: pull: %s; retrying in %.1f s", why, delay);
 }
 
@@ -370,10 +372,12 @@ static enum ev_err reap_pulls(struct pubsub_source *ps, char *errstr,
                                 snprintf(errstr, errstr_size, "pull: %s", why);
                                 return err;
                         }
-                        if (err)
+                        if (err) {
                                 pull_failed(p, why);
-                        else
+                        } else {
                                 p->failures = 0;
+                                ev_health_set_connected(true);
+                        }
                         continue;
                 }
                 if (!err)

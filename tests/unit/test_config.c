@@ -51,6 +51,10 @@ static const char *const env_names[] = {
     "IDLE_EXIT_SECONDS",
     "DLQ_TOPIC",
     "DLQ_TIMEOUT",
+    "LOG_FORMAT",
+    "STATS_INTERVAL",
+    "METRICS_ADDR",
+    "LATE_THRESHOLD",
     "LOG_LEVEL",
     "TRANSPORT",
     "GCP_PROJECT_ID",
@@ -226,6 +230,19 @@ static const struct config_case config_cases[] = {
      {"--log-level", "debug"},
      EV_OK,
      {"log_level=debug"}},
+    {"operations settings",
+     C,
+     {"LOG_FORMAT=json", "STATS_INTERVAL=10", "METRICS_ADDR=0.0.0.0:9100"},
+     {"--late-threshold", "2.5"},
+     EV_OK,
+     {"log_format=json", "stats_interval=10", "metrics_addr=0.0.0.0:9100",
+      "late_threshold=2.5"}},
+    {"producer operations settings",
+     P,
+     {NULL},
+     {"--log-format", "json", "--metrics-addr", "[::1]:0"},
+     EV_OK,
+     {"log_format=json", "metrics_addr=[::1]:0", "stats_interval=0"}},
     {"env dead-letter topic",
      C,
      {"DLQ_TOPIC=events.dlq", "DLQ_TIMEOUT=2.5"},
@@ -365,6 +382,18 @@ static const struct config_case config_cases[] = {
      {"--instance-id="},
      EV_ERR_USAGE,
      {"--instance-id", "non-empty"}},
+    {"bad --log-format",
+     C,
+     {NULL},
+     {"--log-format", "yaml"},
+     EV_ERR_USAGE,
+     {"--log-format", "text or json"}},
+    {"producer has no --late-threshold",
+     P,
+     {NULL},
+     {"--late-threshold", "3"},
+     EV_ERR_USAGE,
+     {"unknown option", "--late-threshold"}},
     {"bad --dlq-timeout",
      C,
      {NULL},
@@ -803,6 +832,15 @@ static bool render(const struct ev_config *cfg, const char *field, char *buf,
                 snprintf(buf, size, "%lu", cfg->max_messages);
         else if (!strcmp(field, "idle_exit"))
                 snprintf(buf, size, "%g", cfg->idle_exit);
+        else if (!strcmp(field, "log_format"))
+                snprintf(buf, size, "%s",
+                         cfg->log_format == EV_LOG_JSON ? "json" : "text");
+        else if (!strcmp(field, "stats_interval"))
+                snprintf(buf, size, "%g", cfg->stats_interval);
+        else if (!strcmp(field, "late_threshold"))
+                snprintf(buf, size, "%g", cfg->late_threshold);
+        else if (!strcmp(field, "metrics_addr"))
+                snprintf(buf, size, "%s", str_or_null(cfg->metrics_addr));
         else if (!strcmp(field, "dlq_topic"))
                 snprintf(buf, size, "%s", str_or_null(cfg->dlq_topic));
         else if (!strcmp(field, "dlq_timeout"))

@@ -651,9 +651,45 @@ static void test_event_reason_names(void **state)
         assert_int_equal(failed, 0);
 }
 
+static void test_event_timestamp_ms(void **state)
+{
+        static const struct {
+                const char *ts;
+                bool ok;
+                int64_t ms;
+        } cases[] = {
+            {"1970-01-01T00:00:00Z", true, 0},
+            {"1970-01-01T00:00:00.5Z", true, 500},
+            {"1970-01-01T00:00:00.123456789Z", true, 123},
+            {"2026-11-29T15:40:00.123Z", true, INT64_C(1795966800123)},
+            {"2026-11-29T16:40:00.123+01:00", true, INT64_C(1795966800123)},
+            {"2026-11-29T10:10:00.123-05:30", true, INT64_C(1795966800123)},
+            {"2000-02-29T00:00:00z", true, INT64_C(951782400000)},
+            {"1969-12-31T23:59:59.999Z", true, -1},
+            {"0001-01-01T00:00:00Z", true, INT64_C(-62135596800000)},
+            {"2016-12-31T23:59:60Z", true, INT64_C(1483228800000)},
+            {"2026-02-29T00:00:00Z", false, 0},
+            {"2026-11-29 15:40:00Z", false, 0},
+            {"", false, 0},
+        };
+        size_t i;
+
+        (void)state;
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                int64_t ms = 42;
+                bool ok = ev_event_timestamp_ms(cases[i].ts,
+                                                strlen(cases[i].ts), &ms);
+
+                if (ok != cases[i].ok || (ok && ms != cases[i].ms))
+                        fail_msg("'%s': ok=%d ms=%lld", cases[i].ts, ok,
+                                 (long long)ms);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_event_timestamp_ms),
             cmocka_unit_test(test_event_table),
             cmocka_unit_test(test_event_rules_table),
             cmocka_unit_test(test_event_size_limit),

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "capture.h"
 #include "log.h"
 
@@ -240,6 +242,98 @@ static void test_log_long_records(void **state)
         assert_int_equal(failed, 0);
 }
 
+/* JSON records: one object a line whatever the message holds (quotes,
+ * backslashes, control bytes, invalid UTF-8, 20 KiB), its fields typed,
+ * and text fields after the message. Checked with jansson. */
+static void test_log_json(void **state)
+{
+        static const char *const messages[] = {
+            "plain", "quote \" and backslash \\", "tab\tnewline\nesc\x1b[2J",
+            "bad \xff\xfe utf-8", "caf\xc3\xa9 \xe2\x80\xa8"};
+        const struct ev_log_field fields[] = {
+            {"reason", "not_json", false},
+            {"detail", "near '\"x'\n", false},
+            {"offset", "42", true},
+        };
+        struct capture cap;
+        char *buf = malloc(CAPTURE_MAX), *big = malloc(20000);
+        json_error_t jerr;
+        json_t *rec;
+        size_t i;
+
+        (void)state;
+        assert_non_null(buf);
+        assert_non_null(big);
+        memset(big, '"', 19999);
+        big[19999] = '\0';
+        ev_log_set_format(EV_LOG_JSON);
+        for (i = 0; i <= sizeof(messages) / sizeof(messages[0]); i++) {
+                const char *msg = i < sizeof(messages) / sizeof(messages[0])
+                                      ? messages[i]
+                                      : big;
+
+                capture_start(&cap);
+                ev_log(EV_LOG_WARN, "%s", msg);
+                capture_end(&cap, buf, CAPTURE_MAX);
+                assert_non_null(strchr(buf, '\n'));
+                assert_int_equal(strchr(buf, '\n')[1], '\0');
+                rec = json_loads(buf, 0, &jerr);
+                if (!rec)
+                        fail_msg("record %zu is not JSON: %s: %s", i, jerr.text,
+                                 buf);
+                assert_string_equal(
+                    json_string_value(json_object_get(rec, "level")), "warn");
+                assert_true(json_is_string(json_object_get(rec, "msg")));
+                assert_true(json_is_string(json_object_get(rec, "time")));
+                json_decref(rec);
+        }
+        capture_start(&cap);
+        ev_log_fields(EV_LOG_ERROR, "Malformed JSON received", fields, 3);
+        ev_log_pairs(EV_LOG_INFO, "Summary", "consumed=13 valid=10 name=x");
+        capture_end(&cap, buf, CAPTURE_MAX);
+        ev_log_set_format(EV_LOG_TEXT);
+        *strchr(buf, '\n') = '\0';
+        rec = json_loads(buf, 0, &jerr);
+        assert_non_null(rec);
+        assert_string_equal(json_string_value(json_object_get(rec, "detail")),
+                            "near '\"x'\\n");
+        assert_int_equal(json_integer_value(json_object_get(rec, "offset")),
+                         42);
+        json_decref(rec);
+        rec = json_loads(buf + strlen(buf) + 1, 0, &jerr);
+        assert_non_null(rec);
+        assert_string_equal(json_string_value(json_object_get(rec, "msg")),
+                            "Summary");
+        assert_int_equal(json_integer_value(json_object_get(rec, "valid")), 10);
+        assert_string_equal(json_string_value(json_object_get(rec, "name")),
+                            "x");
+        json_decref(rec);
+        /* Text: the same calls as "msg: key=value". */
+        capture_start(&cap);
+        ev_log_fields(EV_LOG_ERROR, "Oops", fields, 3);
+        ev_log_pairs(EV_LOG_INFO, "Summary", "consumed=13 valid=10");
+        capture_end(&cap, buf, CAPTURE_MAX);
+        assert_string_equal(buf, "ERROR: Oops: reason=not_json "
+                                 "detail=near '\"x'\\n offset=42\n"
+                                 "INFO: Summary: consumed=13 valid=10\n");
+        free(big);
+        free(buf);
+}
+
+static void test_log_format_parse(void **state)
+{
+        enum ev_log_format f = EV_LOG_TEXT;
+
+        (void)state;
+        assert_true(ev_log_format_parse("json", &f));
+        assert_int_equal(f, EV_LOG_JSON);
+        assert_true(ev_log_format_parse("TEXT", &f));
+        assert_int_equal(f, EV_LOG_TEXT);
+        assert_false(ev_log_format_parse("yaml", &f));
+        assert_false(ev_log_format_parse("", &f));
+        assert_int_equal(f, EV_LOG_TEXT);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -248,6 +342,8 @@ int main(void)
             cmocka_unit_test(test_log_records),
             cmocka_unit_test(test_log_nul_byte),
             cmocka_unit_test(test_log_long_records),
+            cmocka_unit_test(test_log_json),
+            cmocka_unit_test(test_log_format_parse),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

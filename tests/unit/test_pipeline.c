@@ -382,7 +382,7 @@ static void test_pipeline_mixed_batch(void **state)
         once_len = want_len;
         memcpy(want + once_len, want, once_len);
 
-        ev_pipeline_init(&pl, out, NULL, &rules);
+        ev_pipeline_init(&pl, out, NULL, &rules, 30);
         /* Two batches: the stats add up, the output appends. */
         for (round = 1; round <= 2; round++) {
                 struct fake_source fake;
@@ -513,7 +513,7 @@ static void test_pipeline_line_breaks(void **state)
                 fake.want = want;
                 fake.want_len = line_len + 1;
                 fake_add(&fake, line_cases[i].payload, line_cases[i].len, i);
-                ev_pipeline_init(&pl, out, NULL, &rules);
+                ev_pipeline_init(&pl, out, NULL, &rules, 30);
                 if (run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                               sizeof(err_buf)) != EV_OK ||
                     pl.stats.valid != 1 ||
@@ -594,7 +594,7 @@ static void test_pipeline_ack_after_flush(void **state)
                 }
                 fake.want = want;
                 fake.want_len = want_len;
-                ev_pipeline_init(&pl, out, NULL, &rules);
+                ev_pipeline_init(&pl, out, NULL, &rules, 30);
                 if (run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                               sizeof(err_buf)) != EV_OK) {
                         print_error("case '%s': failed: %s\n", cases[i].name,
@@ -664,7 +664,7 @@ static void test_pipeline_output_failure(void **state)
                         else
                                 fake_add(&fake, BYTES(MSG("hi")), v + 1);
                 }
-                ev_pipeline_init(&pl, out, NULL, &rules);
+                ev_pipeline_init(&pl, out, NULL, &rules, 30);
                 err = run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                                 sizeof(err_buf));
                 if (err != EV_ERR_IO) {
@@ -811,7 +811,7 @@ static void test_pipeline_toxic_reports(void **state)
                 fake_init(&fake, out);
                 fake.want = "";
                 fake_add(&fake, c->payload, c->len, 100 + i);
-                ev_pipeline_init(&pl, out, NULL, &rules);
+                ev_pipeline_init(&pl, out, NULL, &rules, 30);
                 if (run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                               sizeof(err_buf)) != EV_OK ||
                     !fake_check(&fake, FAKE_ACKED, c->name)) {
@@ -893,7 +893,7 @@ static void test_pipeline_toxic_excerpt(void **state)
 
                 fake_init(&fake, NULL);
                 fake_add(&fake, payload, cases[i].len, 7);
-                ev_pipeline_init(&pl, stdout, NULL, &big);
+                ev_pipeline_init(&pl, stdout, NULL, &big, 30);
                 if (run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                               sizeof(err_buf)) != EV_OK ||
                     !check_report(cases[i].name, err_buf, strlen(err_buf),
@@ -915,15 +915,17 @@ static void test_pipeline_summary(void **state)
                 const char *text;
         } cases[] = {
             {"nothing",
-             {0, 0, 0, 0, {0}, 0, 0},
+             {0, 0, 0, 0, {0}, 0, 0, 0},
              "consumed=0 valid=0 toxic=0 tombstones=0 empty=0 too_large=0 "
              "not_json=0 not_object=0 missing_field=0 wrong_type=0 "
-             "bad_timestamp=0 bad_level=0 unacknowledged=0 dead_lettered=0"},
+             "bad_timestamp=0 bad_level=0 unacknowledged=0 dead_lettered=0 "
+             "late=0"},
             {"seed scenario",
-             {13, 10, 3, 0, {[EV_REASON_NOT_JSON] = 3}, 0, 3},
+             {13, 10, 3, 0, {[EV_REASON_NOT_JSON] = 3}, 0, 3, 2},
              "consumed=13 valid=10 toxic=3 tombstones=0 empty=0 too_large=0 "
              "not_json=3 not_object=0 missing_field=0 wrong_type=0 "
-             "bad_timestamp=0 bad_level=0 unacknowledged=0 dead_lettered=3"},
+             "bad_timestamp=0 bad_level=0 unacknowledged=0 dead_lettered=3 "
+             "late=2"},
             {"every reason",
              {4000000046UL,
               4000000000UL,
@@ -931,11 +933,12 @@ static void test_pipeline_summary(void **state)
               2,
               {0, 1, 2, 3, 4, 5, 6, 7, 16},
               5,
-              44},
+              44,
+              7},
              "consumed=4000000046 valid=4000000000 toxic=44 tombstones=2 "
              "empty=1 too_large=2 not_json=3 not_object=4 missing_field=5 "
              "wrong_type=6 bad_timestamp=7 bad_level=16 unacknowledged=5 "
-             "dead_lettered=44"},
+             "dead_lettered=44 late=7"},
         };
         char buf[512];
         size_t i, size, failed = 0;
@@ -983,7 +986,7 @@ static void test_pipeline_init(void **state)
 
         (void)state;
         memset(&pl, 0x5a, sizeof(pl));
-        ev_pipeline_init(&pl, stdout, NULL, &local);
+        ev_pipeline_init(&pl, stdout, NULL, &local, 30);
         local.schema = false;
         local.max_payload_bytes = 1;
         assert_ptr_equal(pl.out, stdout);

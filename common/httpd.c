@@ -1,0 +1,209 @@
+/*
+ * The operations endpoint on libmicrohttpd. Owns the daemon; every answer
+ * is built from metrics.h, which is safe to read from this thread.
+ */
+#include "httpd.h"
+
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "metrics.h"
+
+/* What one client may take: connections at once (in all, and per
+ * address), seconds of silence, and bytes of request. */
+#define MAX_CONNECTIONS        32
+#define MAX_CONNECTIONS_PER_IP 8
+#define IDLE_TIMEOUT_S         5
+#define REQUEST_MEMORY         (16 * 1024)
+
+struct ev_httpd {
+        struct MHD_Daemon *daemon;
+        double alive_s;
+        char host[256];
+};
+
+static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status,
+                              const char *type, char *body, size_t len,
+                              enum MHD_ResponseMemoryMode mode)
+{
+        struct MHD_Response *resp;
+        enum MHD_Result ret;
+
+        resp = MHD_create_response_from_buffer(len, body, mode);
+        if (!resp) {
+                if (mode == MHD_RESPMEM_MUST_FREE)
+                        free(body);
+                return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        /* Probes and scrapes want the state now, never a cached one. */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                "no-store");
+        if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+                                        "GET, HEAD");
+        ret = MHD_queue_response(conn, status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+}
+
+static enum MHD_Result text(struct MHD_Connection *conn, unsigned status,
+                            const char *body)
+{
+        return answer(conn, status, "text/plain; charset=utf-8", (char *)body,
+                      strlen(body), MHD_RESPMEM_PERSISTENT);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
+                              const char *url, const char *method,
+                              const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls)
+{
+        struct ev_httpd *h = cls;
+        size_t len;
+        char *body;
+
+        (void)version;
+        (void)upload_data;
+        (void)upload_data_size;
+        (void)con_cls;
+        /* Answered at once, before any request body is read. */
+        if (strcmp(method, MHD_HTTP_METHOD_GET) &&
+            strcmp(method, MHD_HTTP_METHOD_HEAD))
+                return text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                            "method not allowed\n");
+        if (!strcmp(url, "/healthz"))
+                return ev_health_alive(h->alive_s)
+                           ? text(conn, MHD_HTTP_OK, "ok\n")
+                           : text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                  "the poll loop is not turning\n");
+        if (!strcmp(url, "/readyz"))
+                return ev_health_ready()
+                           ? text(conn, MHD_HTTP_OK, "ready\n")
+                           : text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                                  "not ready\n");
+        if (!strcmp(url, "/metrics")) {
+                body = ev_metrics_render(&len);
+                if (!body)
+                        return text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                    "out of memory\n");
+                return answer(conn, MHD_HTTP_OK,
+                              "text/plain; version=0.0.4; charset=utf-8", body,
+                              len, MHD_RESPMEM_MUST_FREE);
+        }
+        return text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+/* Splits "HOST:PORT" or "[V6]:PORT" into host and port; false when it is
+ * not that shape. */
+static bool split_addr(const char *addr, char *host, size_t host_size,
+                       const char **port)
+{
+        const char *colon;
+        size_t n;
+
+        if (addr[0] == '[') {
+                const char *end = strchr(addr, ']');
+
+                if (!end || end[1] != ':')
+                        return false;
+                n = (size_t)(end - addr - 1);
+                colon = end + 1;
+                addr++;
+        } else {
+                colon = strrchr(addr, ':');
+                if (!colon)
+                        return false;
+                n = (size_t)(colon - addr);
+        }
+        if (n == 0 || n >= host_size || !colon[1])
+                return false;
+        memcpy(host, addr, n);
+        host[n] = '\0';
+        *port = colon + 1;
+        return strspn(*port, "0123456789") == strlen(*port) &&
+               strlen(*port) <= 5 && atoi(*port) <= 65535;
+}
+
+struct ev_httpd *ev_httpd_start(const char *addr, double alive_s,
+                                enum ev_err *err, char *errstr,
+                                size_t errstr_size)
+{
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                                 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+        struct addrinfo *ai = NULL;
+        struct ev_httpd *h;
+        const char *port;
+        int rc;
+
+        h = calloc(1, sizeof(*h));
+        if (!h) {
+                *err = EV_ERR_NOMEM;
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        h->alive_s = alive_s;
+        if (!split_addr(addr, h->host, sizeof(h->host), &port)) {
+                *err = EV_ERR_USAGE;
+                snprintf(errstr, errstr_size,
+                         "METRICS_ADDR/--metrics-addr '%s': expected "
+                         "HOST:PORT, e.g. 0.0.0.0:9100",
+                         addr);
+                goto err;
+        }
+        rc = getaddrinfo(h->host, port, &hints, &ai);
+        if (rc) {
+                *err = EV_ERR_USAGE;
+                snprintf(errstr, errstr_size,
+                         "METRICS_ADDR/--metrics-addr '%s': %s", addr,
+                         gai_strerror(rc));
+                goto err;
+        }
+        h->daemon = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+            0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            (unsigned)MAX_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)REQUEST_MEMORY, MHD_OPTION_END);
+        freeaddrinfo(ai);
+        if (!h->daemon) {
+                *err = EV_ERR_IO;
+                snprintf(errstr, errstr_size,
+                         "cannot listen on %s (address in use, or not "
+                         "this host's?)",
+                         addr);
+                goto err;
+        }
+        *err = EV_OK;
+        return h;
+err:
+        free(h);
+        return NULL;
+}
+
+void ev_httpd_address(const struct ev_httpd *h, char *buf, size_t size)
+{
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+        bool v6 = strchr(h->host, ':') != NULL;
+
+        snprintf(buf, size, "%s%s%s:%u", v6 ? "[" : "", h->host, v6 ? "]" : "",
+                 info ? (unsigned)info->port : 0);
+}
+
+void ev_httpd_stop(struct ev_httpd *h)
+{
+        if (!h)
+                return;
+        MHD_stop_daemon(h->daemon);
+        free(h);
+}
