@@ -6,8 +6,10 @@
 # against both builds, stop what was started. The slow suites run once,
 # with the first build only: the fresh-machine check (label fresh: a bare
 # Debian 12 container, scripts/fresh-check.sh) tests the committed tree
-# rather than a build; the fuzzers (label fuzz, scripts/fuzz.sh) have a
-# clang build of their own; memcheck (label memory) runs the plain build
+# rather than a build, and the compose test (label compose:
+# docker-compose.yml on the Docker engine, tests/compose/compose.sh) builds
+# its own images from the tree; the fuzzers (label fuzz, scripts/fuzz.sh)
+# have a clang build of their own; memcheck (label memory) runs the plain build
 # under valgrind, which cannot run an ASan binary; the fault tests (label
 # fault) kill consumers and the broker.
 # Exits non-zero on any failure; a service that cannot start, or a client
@@ -93,7 +95,7 @@ log "Kafka at $KAFKA_BOOTSTRAP_SERVERS, Pub/Sub emulator at $PUBSUB_EMULATOR_HOS
 
 log "ctest in build"
 ctest --test-dir build --output-on-failure || status=1
-log "ctest in build-asan (all but fresh, fuzz, memory and fault)"
+log "ctest in build-asan (all but fresh, compose, fuzz, memory and fault)"
 ctest --test-dir build-asan --output-on-failure \
-  --label-exclude '^(fresh|fuzz|memory|fault)$' || status=1
+  --label-exclude '^(fresh|compose|fuzz|memory|fault)$' || status=1
 exit "$status"

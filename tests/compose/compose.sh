@@ -1,0 +1,367 @@
+#!/usr/bin/env bash
+# The compose test (ctest label compose): docker-compose.yml for real, as a
+# user runs it, on this machine's Docker engine.
+#
+#   1. installs docker.io and docker-compose from Debian if missing
+#      (scripts/setup.sh --docker), and starts dockerd if no engine answers
+#      (scripts/docker.sh; stopped again at the end, and only then);
+#   2. makes the images no registry serves here (scripts/compose-images.sh);
+#   3. checks that docker-compose accepts the files: docker-compose.yml, its
+#      pubsub profile, docker-compose.gcp.yml (and that the latter's secret
+#      reaches the container read-only, at CREDENTIALS_PATH);
+#   4. Kafka: `docker-compose up --build -d`, waits until the broker and the
+#      consumer are healthy and the producer has exited 0, then asserts that
+#      the consumer's log holds exactly the 10 valid events (its stdout) and
+#      the 3 error lines, and that /healthz, /readyz and /metrics (counting
+#      10 valid, 3 toxic) answer from another container on the compose
+#      network and on the published loopback port; `docker-compose down -v`;
+#   5. the same with the pubsub profile (the emulator, pubsub-consumer,
+#      pubsub-producer).
+#
+# Each run is a compose project of its own (event-ingest-test-PID-...), with
+# free loopback ports and its own env file (the repository's .env and the
+# caller's environment are not read), taken down however the test ends. A
+# project left by a run that was killed is taken down by the next run.
+# Docker, the engine or an image that cannot be made is a failure, never a
+# skip. Environment: COMPOSE_TEST_TIMEOUT, seconds each wait may take
+# (default 180); DOCKER_HOME_DIR, DEBIAN_MIRROR, CLOUDSDK_ROOT_DIR,
+# COMPOSE_IMAGES_DIR are passed to the scripts.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+readonly repo_root
+readonly docker_sh=$repo_root/scripts/docker.sh
+readonly check_py=$repo_root/tests/integration/check.py
+readonly project_prefix=event-ingest-test-
+wait_s=${COMPOSE_TEST_TIMEOUT:-180}
+[[ $wait_s =~ ^[1-9][0-9]*$ ]] ||
+  { echo "COMPOSE_TEST_TIMEOUT must be a whole number of seconds" >&2; exit 1; }
+
+log() { printf 'compose.sh: %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib/daemon.sh
+source "$repo_root/scripts/lib/daemon.sh"
+fail() {
+  log "FAIL: $*"
+  exit 1
+}
+
+tmp=$(mktemp -d)
+started_engine=false
+# Projects `up` may have created, for the EXIT trap: "NAME PROFILE-ARGS".
+projects=()
+
+# What docker-compose sees of the environment: only the machine's basics
+# and the scripts' own settings, so that a LOG_LEVEL or KAFKA_TOPIC of the
+# caller's (scripts/test.sh exports several) never reaches the containers.
+clean_env() {
+  local keep=(PATH HOME DOCKER_HOST DOCKER_HOME_DIR DEBIAN_MIRROR
+    CLOUDSDK_ROOT_DIR COMPOSE_IMAGES_DIR) name args=()
+  for name in "${keep[@]}"; do
+    [[ -z ${!name+x} ]] || args+=("$name=${!name}")
+  done
+  env -i "${args[@]}" "$@"
+}
+
+# dc PROJECT [ARGS...]: docker-compose on the repository's docker-compose.yml
+# as PROJECT, with the test's env file.
+dc() {
+  local project=$1
+  shift
+  (cd "$repo_root" &&
+    clean_env docker-compose -p "$project" --env-file "$tmp/compose.env" "$@")
+}
+
+# down PROJECT [PROFILE-ARGS...]: removes its containers, network and volumes.
+down() {
+  local project=$1
+  shift
+  dc "$project" "$@" down -v --remove-orphans >"$tmp/down.log" 2>&1 || {
+    cat "$tmp/down.log" >&2
+    return 1
+  }
+}
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+  local rc=$? entry
+  for entry in "${projects[@]}"; do
+    # shellcheck disable=SC2086 # "NAME PROFILE-ARGS", split on purpose
+    down $entry || rc=1
+  done
+  if $started_engine; then
+    "$docker_sh" stop || rc=1
+  fi
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+# A loopback port nothing listens on (docker-proxy included).
+free_port() {
+  local port
+  for _ in $(seq 200); do
+    port=$((20000 + RANDOM % 12000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  fail "no free loopback port found"
+}
+
+# A project a killed run left behind (no compose.sh runs as its PID) is
+# taken down; another run's, still going, is left alone.
+remove_stale_projects() {
+  local name pid
+  for name in $(docker ps -a --format '{{.Label "com.docker.compose.project"}}' |
+    sort -u); do
+    [[ $name == "$project_prefix"* ]] || continue
+    pid=${name#"$project_prefix"}
+    pid=${pid%%-*}
+    if ! is_live_process "$pid" tests/compose/compose.sh; then
+      log "taking down $name, left by an earlier run"
+      down "$name" --profile pubsub ||
+        fail "could not take down $name, left by an earlier run"
+    fi
+  done
+}
+
+# state PROJECT SERVICE: the container's health when it has a check,
+# else its state ("exited 0", "running").
+state() {
+  local id
+  id=$(dc "$1" --profile pubsub ps -q "$2" 2>/dev/null) || return 0
+  [[ -n $id ]] || return 0
+  docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{if eq .State.Status "exited"}} {{.State.ExitCode}}{{end}}{{end}}' "$id"
+}
+
+# show_logs PROJECT PROFILE-ARGS...: the end of every service's log.
+show_logs() {
+  local project=$1
+  shift
+  log "last lines of the services' logs:"
+  dc "$project" "$@" logs --no-color --tail=60 >&2 || true
+}
+
+# wait_until PROJECT DESCRIPTION CMD...: runs CMD every second until it
+# succeeds; fails after wait_s seconds, or at once when CMD exits 2.
+wait_until() {
+  local project=$1 what=$2 deadline=$((SECONDS + wait_s)) rc
+  shift 2
+  while :; do
+    rc=0
+    "$@" || rc=$?
+    ((rc != 0)) || return 0
+    if ((rc == 2 || SECONDS > deadline)); then
+      ((rc == 2)) || log "not within ${wait_s}s (COMPOSE_TEST_TIMEOUT)"
+      show_logs "$project" --profile pubsub
+      fail "$what"
+    fi
+    sleep 1
+  done
+}
+
+# healthy PROJECT SERVICE: 0 once healthy, 2 when it can no longer be.
+healthy() {
+  local s
+  s=$(state "$1" "$2")
+  case $s in
+    healthy) return 0 ;;
+    exited* | dead) log "$2 is $s"; return 2 ;;
+    *) return 1 ;;
+  esac
+}
+
+# exited_ok PROJECT SERVICE: 0 once exited 0, 2 once exited otherwise.
+exited_ok() {
+  local s
+  s=$(state "$1" "$2")
+  case $s in
+    "exited 0") return 0 ;;
+    exited* | dead) log "$2 is $s"; return 2 ;;
+    *) return 1 ;;
+  esac
+}
+
+# logged_all PROJECT SERVICE: 0 once the service has logged 10 events and
+# 3 error lines (or more).
+logged_all() {
+  local out=$tmp/$2.progress events errors
+  dc "$1" --profile pubsub logs --no-color --no-log-prefix "$2" >"$out" 2>&1 ||
+    return 1
+  events=$(grep -c '^{' "$out" || true)
+  errors=$(grep -c '^ERROR: ' "$out" || true)
+  ((events >= 10 && errors >= 3))
+}
+
+# endpoint PROJECT SERVICE: from a new container on the project's network
+# (the consumer image has curl), GET /healthz, /readyz and /metrics of
+# http://SERVICE:9100, failing at the first that does not answer 200;
+# prints /metrics.
+endpoint() {
+  local url=http://$2:9100
+  dc "$1" --profile pubsub run --rm --no-deps -T --entrypoint curl "$2" \
+    -fsS --fail-early --max-time 10 -o /dev/null "$url/healthz" \
+    -o /dev/null "$url/readyz" "$url/metrics" 2>"$tmp/run.log" || {
+    cat "$tmp/run.log" >&2
+    return 1
+  }
+}
+
+# The same through the port published on this machine's loopback.
+host_get() {
+  python3 -c '
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
+    sys.stdout.write(r.read().decode())
+' "http://127.0.0.1:$1$2"
+}
+
+# scenario NAME BROKER CONSUMER PRODUCER METRICS-PORT [PROFILE-ARGS...] --
+#          [SERVICES...]: `up --build -d` of SERVICES (all, when none), the
+# waits, the checks, `down -v`.
+scenario() {
+  local name=$1 broker=$2 consumer=$3 producer=$4 port=$5 project t0 t
+  local profile=() services=() id out n
+  shift 5
+  while [[ $1 != -- ]]; do profile+=("$1"); shift; done
+  shift
+  services=("$@")
+  project=$project_prefix$$-$name
+  t0=$SECONDS
+
+  projects+=("$project ${profile[*]}")
+  log "$name: docker-compose ${profile[*]} up --build -d ${services[*]}"
+  if ! dc "$project" "${profile[@]}" up --build -d "${services[@]}" \
+      >"$tmp/up.log" 2>&1; then
+    tail -n 60 "$tmp/up.log" >&2
+    fail "$name: docker-compose up failed"
+  fi
+  t=$SECONDS
+  log "$name: up in $((t - t0)) s"
+
+  wait_until "$project" "$name: $broker did not become healthy" \
+    healthy "$project" "$broker"
+  wait_until "$project" "$name: $consumer did not become healthy" \
+    healthy "$project" "$consumer"
+  wait_until "$project" "$name: $producer did not exit 0" \
+    exited_ok "$project" "$producer"
+  wait_until "$project" "$name: $consumer did not log 10 events and 3 errors" \
+    logged_all "$project" "$consumer"
+  log "$name: healthy, seed scenario consumed $((SECONDS - t)) s after up"
+
+  # What a user reads: `docker-compose logs consumer`.
+  out=$tmp/$name.logs
+  dc "$project" "${profile[@]}" logs --no-color --no-log-prefix "$consumer" \
+    >"$out" 2>&1
+  n=$(grep -c '^{' "$out" || true)
+  [[ $n == 10 ]] || fail "$name: docker-compose logs $consumer shows $n events, not 10"
+  n=$(grep -c '^ERROR: Malformed JSON received: ' "$out" || true)
+  [[ $n == 3 ]] || fail "$name: docker-compose logs $consumer shows $n error lines, not 3"
+  # And the streams apart: stdout is exactly the 10 events, stderr holds
+  # exactly 3 error records.
+  id=$(dc "$project" "${profile[@]}" ps -q "$consumer")
+  docker logs "$id" >"$tmp/$name.stdout" 2>"$tmp/$name.stderr"
+  python3 "$check_py" events "$tmp/$name.stdout" 10 ||
+    fail "$name: the consumer's stdout is not exactly the 10 events"
+  n=$(grep -c '^ERROR: ' "$tmp/$name.stderr" || true)
+  [[ $n == 3 ]] || {
+    cat "$tmp/$name.stderr" >&2
+    fail "$name: the consumer's stderr has $n ERROR lines, not 3"
+  }
+  n=$(docker inspect -f '{{.RestartCount}}' "$id")
+  [[ $n == 0 ]] || fail "$name: the consumer restarted $n times"
+  if [[ $name == kafka ]]; then
+    # Static membership: the consumer's host name is its --instance-id.
+    n=$(docker exec "$id" cat /proc/1/cmdline | tr '\0' ' ')
+    [[ $n == "event-consumer --instance-id consumer-1 " ]] ||
+      fail "$name: the consumer runs as '$n', not with --instance-id consumer-1"
+  fi
+
+  # The endpoint, from another container on the compose network.
+  endpoint "$project" "$consumer" >"$tmp/$name.metrics" ||
+    fail "$name: GET /healthz, /readyz, /metrics of http://$consumer:9100 failed"
+  if ! grep -qx 'event_ingest_messages_consumed_total{result="valid"} 10' \
+    "$tmp/$name.metrics" ||
+    ! grep -qx 'event_ingest_messages_consumed_total{result="toxic"} 3' \
+      "$tmp/$name.metrics"; then
+    grep '^event_ingest_messages' "$tmp/$name.metrics" >&2 || true
+    fail "$name: /metrics does not count 10 valid and 3 toxic messages"
+  fi
+  # And on the port published on loopback.
+  host_get "$port" /healthz >/dev/null ||
+    fail "$name: GET http://127.0.0.1:$port/healthz failed"
+
+  down "$project" "${profile[@]}" || fail "$name: docker-compose down -v failed"
+  unset 'projects[-1]'
+  [[ -z $(docker ps -aq --filter "label=com.docker.compose.project=$project") ]] ||
+    fail "$name: containers left after docker-compose down"
+  [[ -z $(docker volume ls -q --filter "label=com.docker.compose.project=$project") ]] ||
+    fail "$name: volumes left after docker-compose down -v"
+  log "$name: ok ($((SECONDS - t0)) s)"
+}
+
+main() {
+  local t0=$SECONDS t key
+  "$repo_root/scripts/setup.sh" --docker
+  if ! "$docker_sh" status >/dev/null; then
+    started_engine=true
+    "$docker_sh" start
+  fi
+
+  kafka_port=$(free_port)
+  metrics_port=$(free_port)
+  emulator_port=$(free_port)
+  pubsub_metrics_port=$(free_port)
+  cat >"$tmp/compose.env" <<EOF
+KAFKA_HOST_PORT=$kafka_port
+METRICS_HOST_PORT=$metrics_port
+PUBSUB_EMULATOR_HOST_PORT=$emulator_port
+PUBSUB_METRICS_HOST_PORT=$pubsub_metrics_port
+EOF
+  # After the env file, which `down` reads.
+  remove_stale_projects
+
+  t=$SECONDS
+  (cd "$repo_root" && clean_env scripts/compose-images.sh --env-file "$tmp/compose.env") ||
+    fail "scripts/compose-images.sh failed"
+  log "images ready in $((SECONDS - t)) s"
+
+  dc check config -q || fail "docker-compose.yml: docker-compose config failed"
+  dc check --profile pubsub config -q ||
+    fail "docker-compose.yml, profile pubsub: docker-compose config failed"
+  key=$tmp/key.json
+  echo '{"type": "service_account"}' >"$key"
+  chmod 0644 "$key"
+  printf 'GCP_PROJECT_ID=event-ingest-test\nGCP_CREDENTIALS_FILE=%s\n' "$key" \
+    >>"$tmp/compose.env"
+  dc check -f docker-compose.gcp.yml config -q ||
+    fail "docker-compose.gcp.yml: docker-compose config failed"
+  log "config: docker-compose.yml, its pubsub profile and docker-compose.gcp.yml accepted"
+
+  # Kafka: exactly the user's `docker-compose up --build`; Pub/Sub: the
+  # profile's services only, to leave the broker out.
+  scenario kafka kafka consumer producer "$metrics_port" --
+  scenario pubsub pubsub-emulator pubsub-consumer pubsub-producer \
+    "$pubsub_metrics_port" --profile pubsub -- \
+    pubsub-emulator pubsub-consumer pubsub-producer
+  # docker-compose.gcp.yml's secret: mounted read-only where
+  # CREDENTIALS_PATH says, readable by the binaries' user (no network use).
+  projects+=("$project_prefix$$-gcp -f docker-compose.gcp.yml")
+  # shellcheck disable=SC2016 # expanded by the container's shell
+  dc "$project_prefix$$-gcp" -f docker-compose.gcp.yml run --rm --no-deps -T \
+    --entrypoint /bin/sh consumer -c \
+    'test "$CREDENTIALS_PATH" = /run/secrets/gcp-service-account &&
+     test -r "$CREDENTIALS_PATH" && ! test -w "$CREDENTIALS_PATH" &&
+     grep -q service_account "$CREDENTIALS_PATH"' >"$tmp/gcp.log" 2>&1 || {
+    cat "$tmp/gcp.log" >&2
+    fail "docker-compose.gcp.yml: the key is not readable, read-only, at CREDENTIALS_PATH"
+  }
+  down "$project_prefix$$-gcp" -f docker-compose.gcp.yml ||
+    fail "docker-compose.gcp.yml: down failed"
+  unset 'projects[-1]'
+  log "gcp: the key is mounted read-only at CREDENTIALS_PATH"
+  log "ok: docker-compose up, Kafka and Pub/Sub, in $((SECONDS - t0)) s"
+}
+
+main "$@"
