@@ -221,6 +221,22 @@ void ev_log_fields(enum ev_log_level level, const char *msg,
         finish(&r);
 }
 
+/* True for what JSON takes as a number as it is: digits, and at most one
+ * '.' with digits on both sides ("12", "2.5"; not "1.", ".5", "1.2.3"). */
+static bool is_number(const char *s)
+{
+        size_t whole = strspn(s, "0123456789"), frac;
+
+        if (!whole)
+                return false;
+        if (!s[whole])
+                return true;
+        if (s[whole] != '.')
+                return false;
+        frac = strspn(s + whole + 1, "0123456789");
+        return frac && !s[whole + 1 + frac];
+}
+
 /* Fields parsed from "k=v k=v", at most this many. */
 #define PAIRS_MAX 64
 
@@ -247,9 +263,7 @@ void ev_log_pairs(enum ev_log_level level, const char *msg, const char *pairs)
                 *eq = '\0';
                 fields[cnt].key = tok;
                 fields[cnt].value = eq + 1;
-                fields[cnt].number =
-                    eq[1] && strspn(eq + 1, "0123456789.") == strlen(eq + 1) &&
-                    eq[1] != '.';
+                fields[cnt].number = is_number(eq + 1);
                 cnt++;
         }
         ev_log_fields(level, msg, fields, cnt);

@@ -100,6 +100,13 @@ static enum ev_err produce(const struct ev_config *cfg, struct feed *f,
         while (!ev_signals_stop_requested()) {
                 ev_health_beat();
                 log_stats(cfg, t);
+                /* A quiet pipe: serve delivery reports (and send a
+                 * Pub/Sub batch whose linger is over) while waiting. */
+                if (f->in && !ev_input_ready(f->in, 0)) {
+                        pub->ops->poll(pub, 0);
+                        ev_input_ready(f->in, PACE_SLICE_MS);
+                        continue;
+                }
                 err = feed_next(f, &payload, &len, &key, &key_len, &done,
                                 errstr, errstr_size);
                 if (err || done)
@@ -176,6 +183,9 @@ int main(int argc, char **argv)
                 ev_log(EV_LOG_ERROR, "%s", errstr);
                 goto out;
         }
+        /* A producer holds no partitions: ready (/readyz) whenever its
+         * publisher is connected. */
+        ev_health_set_serving(true);
         err = produce(&cfg, &f, pub, &t, errstr, sizeof(errstr));
         if (err)
                 ev_log(EV_LOG_ERROR, "%s", errstr);

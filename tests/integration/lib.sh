@@ -574,3 +574,51 @@ for kind in ("topics", "subscriptions"):
 EOF
   expect_eq "nothing made $2 ($(cat "$IT_TMP/check-absent.err"))" "$RC" 0
 }
+
+# --- The operations endpoint (--metrics-addr) and the log settings ----------
+
+# Unset like the settings at the top, and for the same reason: a
+# METRICS_ADDR left in the caller's shell would have every binary of every
+# test listen on one address, a LOG_FORMAT would change every stderr the
+# tests read.
+unset METRICS_ADDR LOG_FORMAT STATS_INTERVAL LATE_THRESHOLD
+
+# metrics_port FILE: the port of the endpoint a binary started with
+# --metrics-addr 127.0.0.1:0 logged in its stderr FILE ("serving /metrics,
+# /healthz and /readyz on http://HOST:PORT", text or JSON); waits up to
+# 10 s for that record.
+metrics_port() {
+  local re='serving /metrics, /healthz and /readyz on http://[^ "]+:[0-9]+' port
+  wait_until 10 grep -qE "$re" "$1" ||
+    fail "${1##*/}: no 'serving /metrics...' record within 10 s"
+  port=$(grep -oE "$re" "$1" | head -n 1)
+  port=${port##*:}
+  [[ $port -gt 0 ]] || fail "${1##*/}: the endpoint's port is $port"
+  echo "$port"
+}
+
+# scrape PORT [PATH]: the body of GET http://127.0.0.1:PORT/PATH (default
+# metrics) on stdout; fails the test unless it answers 200 within 5 s.
+scrape() {
+  curl -sS --max-time 5 --fail "http://127.0.0.1:$1/${2:-metrics}" ||
+    fail "GET http://127.0.0.1:$1/${2:-metrics} did not answer 200"
+}
+
+# http_status PORT PATH [SECONDS]: the status of GET PATH (000 when no
+# answer within SECONDS, default 2); never fails.
+http_status() {
+  curl -s -o /dev/null --max-time "${3:-2}" -w '%{http_code}' \
+    "http://127.0.0.1:$1/$2" || true
+}
+
+# metric_value FILE SERIES: the value of the sample SERIES (its name and
+# labels exactly as exposed, e.g. foo_total{result="valid"}) in the
+# exposition FILE; empty when absent.
+metric_value() {
+  awk -v s="$2" '$1 == s { print $2; exit }' "$1"
+}
+
+# free_port: a TCP port of 127.0.0.1 nobody listens on right now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

@@ -306,6 +306,54 @@ static void test_input_destroy_null(void **state)
         ev_input_destroy(NULL);
 }
 
+/* A pipe that stays quiet: ready says so within its timeout instead of
+ * blocking, a partial line is not ready, a whole one is, and so is the
+ * end. */
+static void test_input_ready_pipe(void **state)
+{
+        char path[64], errstr[128];
+        struct ev_input *in;
+        const char *line;
+        size_t len;
+        bool done;
+        int fds[2];
+
+        (void)state;
+        assert_int_equal(pipe(fds), 0);
+        snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+        in = ev_input_new(path, errstr, sizeof(errstr));
+        assert_non_null(in);
+        assert_false(ev_input_ready(in, 0));
+        assert_false(ev_input_ready(in, 20));
+        assert_int_equal(write(fds[1], "par", 3), 3);
+        assert_false(ev_input_ready(in, 20));
+        assert_int_equal(write(fds[1], "tial\nnext", 9), 9);
+        assert_true(ev_input_ready(in, 20));
+        assert_int_equal(
+            ev_input_next(in, &line, &len, &done, errstr, sizeof(errstr)),
+            EV_OK);
+        assert_false(done);
+        assert_int_equal(len, 7);
+        assert_memory_equal(line, "partial", 7);
+        /* "next" has no newline yet: not ready until the writer ends. */
+        assert_false(ev_input_ready(in, 0));
+        close(fds[1]);
+        assert_true(ev_input_ready(in, 1000));
+        assert_int_equal(
+            ev_input_next(in, &line, &len, &done, errstr, sizeof(errstr)),
+            EV_OK);
+        assert_false(done);
+        assert_int_equal(len, 4);
+        assert_memory_equal(line, "next", 4);
+        assert_true(ev_input_ready(in, 0));
+        assert_int_equal(
+            ev_input_next(in, &line, &len, &done, errstr, sizeof(errstr)),
+            EV_OK);
+        assert_true(done);
+        ev_input_destroy(in);
+        close(fds[0]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -315,6 +363,7 @@ int main(void)
             cmocka_unit_test(test_input_open_errors),
             cmocka_unit_test(test_input_read_error),
             cmocka_unit_test(test_input_destroy_null),
+            cmocka_unit_test(test_input_ready_pipe),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -308,6 +308,21 @@ static void test_log_json(void **state)
         assert_string_equal(json_string_value(json_object_get(rec, "name")),
                             "x");
         json_decref(rec);
+        /* Only what JSON reads as a number is written as one. */
+        ev_log_set_format(EV_LOG_JSON);
+        capture_start(&cap);
+        ev_log_pairs(EV_LOG_INFO, "Rates", "a=1. b=1.2.3 c=2.5 d=.5 e=-1");
+        capture_end(&cap, buf, CAPTURE_MAX);
+        ev_log_set_format(EV_LOG_TEXT);
+        rec = json_loads(buf, 0, &jerr);
+        assert_non_null(rec);
+        assert_string_equal(json_string_value(json_object_get(rec, "a")), "1.");
+        assert_string_equal(json_string_value(json_object_get(rec, "b")),
+                            "1.2.3");
+        assert_true(json_real_value(json_object_get(rec, "c")) == 2.5);
+        assert_string_equal(json_string_value(json_object_get(rec, "d")), ".5");
+        assert_string_equal(json_string_value(json_object_get(rec, "e")), "-1");
+        json_decref(rec);
         /* Text: the same calls as "msg: key=value". */
         capture_start(&cap);
         ev_log_fields(EV_LOG_ERROR, "Oops", fields, 3);
