@@ -245,6 +245,21 @@ static void wait_reports(struct ev_dlq *d, double until)
                  !ev_signals_stop_requested());
 }
 
+/* Waits s seconds before a rewrite, in slices, so that a stop request is
+ * seen and the loop counts as alive meanwhile. */
+static void pause_for(struct ev_dlq *d, double s)
+{
+        double until = ev_signals_now() + s, left;
+
+        while (!ev_signals_stop_requested() &&
+               (left = until - ev_signals_now()) > 0) {
+                d->pub->ops->poll(d->pub, left * 1000 < WAIT_SLICE_MS
+                                              ? (int)(left * 1000) + 1
+                                              : WAIT_SLICE_MS);
+                ev_health_beat();
+        }
+}
+
 enum ev_err ev_dlq_confirm(struct ev_dlq *d, char *errstr, size_t errstr_size)
 {
         double deadline = ev_signals_now() + d->cfg.dlq_timeout;
@@ -270,7 +285,7 @@ enum ev_err ev_dlq_confirm(struct ev_dlq *d, char *errstr, size_t errstr_size)
                        "acknowledged meanwhile (giving up in %.0f s)",
                        d->cfg.dlq_topic, failed, d->cnt, d->last_error, pause,
                        left);
-                d->pub->ops->poll(d->pub, (int)(pause * 1000));
+                pause_for(d, pause);
                 for (i = 0; i < d->cnt && !err; i++) {
                         if (d->entries[i]->state == ENTRY_FAILED)
                                 err = publish(d, i, errstr, errstr_size);
