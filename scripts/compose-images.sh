@@ -46,6 +46,8 @@ log() { printf 'compose-images.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 # shellcheck source-path=SCRIPTDIR source=lib/daemon.sh
 source "$script_dir/lib/daemon.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/emulator.sh
+source "$script_dir/lib/emulator.sh"
 
 # image_names COMPOSE-OPTION...: prints "kafka NAME", "pubsub-emulator NAME"
 # and "base NAME", read from the compose file as `up` would see it.
@@ -164,23 +166,12 @@ make_kafka() {
   log "made $name"
 }
 
-# The SDK's emulator directory, looked for as scripts/pubsub-emulator.sh
-# does.
+# The SDK's emulator directory (lib/emulator.sh), or a way to get one.
 emulator_dir() {
-  local roots=() root gcloud_path
-  [[ -z ${CLOUDSDK_ROOT_DIR:-} ]] || roots+=("$CLOUDSDK_ROOT_DIR")
-  if gcloud_path=$(command -v gcloud); then
-    gcloud_path=$(readlink -f "$gcloud_path")
-    roots+=("$(dirname "$(dirname "$gcloud_path")")")
-  fi
-  roots+=(/usr/lib/google-cloud-sdk /usr/share/google-cloud-sdk)
-  for root in "${roots[@]}"; do
-    if [[ -x $root/platform/pubsub-emulator/bin/cloud-pubsub-emulator ]]; then
-      echo "$root/platform/pubsub-emulator"
-      return 0
-    fi
-  done
-  die "the Pub/Sub emulator is not installed (looked in: ${roots[*]}); install the Debian package google-cloud-cli-pubsub-emulator from Google's apt repository (https://cloud.google.com/sdk/docs/install#deb), or point CLOUDSDK_ROOT_DIR at a Google Cloud SDK that has it"
+  local dir
+  dir=$(emulator_sdk_dir) ||
+    die "the Pub/Sub emulator is not installed (looked in: $dir); install the Debian package google-cloud-cli-pubsub-emulator from Google's apt repository (https://cloud.google.com/sdk/docs/install#deb), or point CLOUDSDK_ROOT_DIR at a Google Cloud SDK that has it"
+  echo "$dir"
 }
 
 make_emulator() {

@@ -81,21 +81,12 @@ port_in_use() {
 
 # Prints the emulator's launcher, from the first SDK that has one.
 find_launcher() {
-  local roots=() root gcloud_path
-  [[ -z ${CLOUDSDK_ROOT_DIR:-} ]] || roots+=("$CLOUDSDK_ROOT_DIR")
-  if gcloud_path=$(command -v gcloud); then
-    # <sdk>/bin/gcloud, usually through a symlink in /usr/bin.
-    gcloud_path=$(readlink -f "$gcloud_path")
-    roots+=("$(dirname "$(dirname "$gcloud_path")")")
+  local dir
+  if dir=$(emulator_sdk_dir); then
+    echo "$dir/bin/cloud-pubsub-emulator"
+    return 0
   fi
-  roots+=(/usr/lib/google-cloud-sdk /usr/share/google-cloud-sdk)
-  for root in "${roots[@]}"; do
-    if [[ -x $root/platform/pubsub-emulator/bin/cloud-pubsub-emulator ]]; then
-      echo "$root/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
-      return 0
-    fi
-  done
-  log "error: the Pub/Sub emulator is not installed (looked in: ${roots[*]})."
+  log "error: the Pub/Sub emulator is not installed (looked in: $dir)."
   log "Install the Debian package google-cloud-cli-pubsub-emulator from Google's"
   log "apt repository (see https://cloud.google.com/sdk/docs/install#deb) and"
   log "Java (sudo apt-get install -y default-jre-headless), or point"
