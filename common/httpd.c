@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "metrics.h"
+#include "signals.h"
 
 /* What one client may take: connections at once (in all, and per
  * address), seconds of silence, and bytes of request. */
@@ -140,6 +141,7 @@ struct ev_httpd *ev_httpd_start(const char *addr, double alive_s,
         struct addrinfo *ai = NULL;
         struct ev_httpd *h;
         const char *port;
+        sigset_t old;
         int rc;
 
         h = calloc(1, sizeof(*h));
@@ -165,6 +167,9 @@ struct ev_httpd *ev_httpd_start(const char *addr, double alive_s,
                          gai_strerror(rc));
                 goto err;
         }
+        /* Its thread inherits the mask: stop signals must reach the main
+         * thread, whose waits they cut short. */
+        ev_signals_block_stop(&old);
         h->daemon = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
                 (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
@@ -174,6 +179,7 @@ struct ev_httpd *ev_httpd_start(const char *addr, double alive_s,
             (unsigned)MAX_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
             (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)REQUEST_MEMORY, MHD_OPTION_END);
+        ev_signals_restore(&old);
         freeaddrinfo(ai);
         if (!h->daemon) {
                 *err = EV_ERR_IO;

@@ -3,6 +3,8 @@
  */
 #include "signals.h"
 
+#include <pthread.h>
+
 #include <signal.h>
 #include <string.h>
 #include <time.h>
@@ -39,4 +41,19 @@ double ev_signals_now(void)
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void ev_signals_block_stop(sigset_t *old)
+{
+        sigset_t block;
+
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &block, old);
+}
+
+void ev_signals_restore(const sigset_t *old)
+{
+        pthread_sigmask(SIG_SETMASK, old, NULL);
 }

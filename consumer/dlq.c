@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,9 @@
 /* How long one wait for confirmations lasts, bounding how late the
  * deadline or a stop request is noticed. */
 #define WAIT_SLICE_MS 200
+/* How long dead letters in flight may still be confirmed after a stop
+ * request. */
+#define STOP_GRACE_S 5.0
 
 enum entry_state { ENTRY_IN_FLIGHT, ENTRY_CONFIRMED, ENTRY_FAILED };
 
@@ -44,8 +48,10 @@ struct ev_dlq {
          * batch_first + its index: reports from earlier batches (given
          * up, discarded) are told apart. */
         uintptr_t batch_first;
-        size_t cnt; /* entries of the batch in hand */
-        size_t cap; /* entries allocated */
+        size_t cnt;      /* entries of the batch in hand */
+        size_t cap;      /* entries allocated */
+        double deadline; /* the batch's: its first dead letter + timeout */
+        bool failing;    /* a dead letter of the batch has failed */
         char last_error[256];
         unsigned long written;
 };
@@ -103,9 +109,24 @@ static void on_delivery(void *opaque, const struct ev_delivery *dr)
         if (dr->ok) {
                 d->written++;
         } else {
+                d->failing = true;
                 ev_metrics_add(EV_C_DELIVERY_FAILED, 1);
                 snprintf(d->last_error, sizeof(d->last_error), "%s", dr->error);
         }
+}
+
+/* True when topic is a librdkafka subscription pattern ("^log-.*") that
+ * name matches (POSIX extended syntax, close to librdkafka's). */
+static bool pattern_matches(const char *topic, const char *name)
+{
+        regex_t re;
+        bool match;
+
+        if (topic[0] != '^' || regcomp(&re, topic, REG_EXTENDED | REG_NOSUB))
+                return false;
+        match = !regexec(&re, name, 0, NULL, 0);
+        regfree(&re);
+        return match;
 }
 
 struct ev_dlq *ev_dlq_new(const struct ev_config *cfg, enum ev_err *err,
@@ -117,12 +138,16 @@ struct ev_dlq *ev_dlq_new(const struct ev_config *cfg, enum ev_err *err,
         struct ev_dlq *d;
 
         /* Each dead letter would come back as a toxic message, to be
-         * dead-lettered again, forever. */
-        if (!strcmp(cfg->dlq_topic, source)) {
+         * dead-lettered again, forever. (On Pub/Sub the subscription's
+         * own topic is checked by the source, which reads it.) */
+        if (!strcmp(cfg->dlq_topic, source) ||
+            (cfg->transport == EV_TRANSPORT_KAFKA &&
+             pattern_matches(source, cfg->dlq_topic))) {
                 *err = EV_ERR_USAGE;
                 snprintf(errstr, errstr_size,
-                         "DLQ_TOPIC/--dlq-topic is the topic consumed; "
-                         "toxic messages would loop through it");
+                         "DLQ_TOPIC/--dlq-topic is the topic consumed (or "
+                         "matches its pattern); toxic messages would loop "
+                         "through it");
                 return NULL;
         }
         d = calloc(1, sizeof(*d));
@@ -169,6 +194,7 @@ static enum ev_err publish(struct ev_dlq *d, size_t i, char *errstr,
         if (err == EV_ERR_FATAL)
                 return err;
         if (err) {
+                d->failing = true;
                 ev_metrics_add(EV_C_PUBLISH_ERRORS, 1);
                 e->state = ENTRY_FAILED;
                 snprintf(d->last_error, sizeof(d->last_error), "%s", errstr);
@@ -198,10 +224,21 @@ enum ev_err ev_dlq_add(struct ev_dlq *d, const struct ev_source *src,
                 if (!d->entries[d->cnt])
                         goto nomem;
         }
+        if (!d->cnt) {
+                d->deadline = ev_signals_now() + d->cfg.dlq_timeout;
+                d->failing = false;
+        }
         e = d->entries[d->cnt++];
         e->msg = msg;
         e->hdr_cnt =
             ev_dlq_headers(v, src, msg, ev_timefmt_now_ms(), e->hdrs, e->buf);
+        /* Once one has failed, the rest wait for the retry loop: on
+         * Pub/Sub a publish can block on a request retried for the whole
+         * timeout, and each of them would again. */
+        if (d->failing) {
+                e->state = ENTRY_FAILED;
+                return EV_OK;
+        }
         return publish(d, d->cnt - 1, errstr, errstr_size);
 nomem:
         snprintf(errstr, errstr_size, "out of memory for a dead letter");
@@ -222,8 +259,10 @@ static void tally(const struct ev_dlq *d, size_t *in_flight, size_t *failed)
         }
 }
 
-/* Serves delivery reports until none is in flight or the time is up. */
-static void wait_reports(struct ev_dlq *d, double until)
+/* Serves delivery reports until none is in flight or *until has passed.
+ * A stop request brings *until to within STOP_GRACE_S: what is in flight
+ * gets that long to be confirmed. */
+static void wait_reports(struct ev_dlq *d, double *until)
 {
         size_t in_flight, failed;
         double left;
@@ -231,9 +270,12 @@ static void wait_reports(struct ev_dlq *d, double until)
         do {
                 int ms;
 
+                if (ev_signals_stop_requested() &&
+                    *until > ev_signals_now() + STOP_GRACE_S)
+                        *until = ev_signals_now() + STOP_GRACE_S;
                 /* At least one slice, even past the deadline: a healthy
                  * broker's answer is not a timeout. */
-                left = until - ev_signals_now();
+                left = *until - ev_signals_now();
                 ms = left * 1000 < 1 || left * 1000 > WAIT_SLICE_MS
                          ? WAIT_SLICE_MS
                          : (int)(left * 1000);
@@ -241,8 +283,7 @@ static void wait_reports(struct ev_dlq *d, double until)
                 tally(d, &in_flight, &failed);
                 /* Waiting on the broker is not being stuck. */
                 ev_health_beat();
-        } while (in_flight && ev_signals_now() < until &&
-                 !ev_signals_stop_requested());
+        } while (in_flight && ev_signals_now() < *until);
 }
 
 /* Waits s seconds before a rewrite, in slices, so that a stop request is
@@ -262,16 +303,16 @@ static void pause_for(struct ev_dlq *d, double s)
 
 enum ev_err ev_dlq_confirm(struct ev_dlq *d, char *errstr, size_t errstr_size)
 {
-        double deadline = ev_signals_now() + d->cfg.dlq_timeout;
-        double pause = RETRY_FIRST_S, left;
+        double deadline = d->deadline, pause = RETRY_FIRST_S, left;
         size_t in_flight, failed, i;
         enum ev_err err = EV_OK;
 
         for (;;) {
-                wait_reports(d, deadline);
+                wait_reports(d, &deadline);
                 tally(d, &in_flight, &failed);
                 if (!in_flight && !failed)
                         goto out;
+                /* After a stop request nothing is written again. */
                 left = deadline - ev_signals_now();
                 if (left <= 0 || ev_signals_stop_requested())
                         break;
@@ -298,7 +339,7 @@ enum ev_err ev_dlq_confirm(struct ev_dlq *d, char *errstr, size_t errstr_size)
                  "dead-letter topic %s: %zu of %zu dead letter(s) not "
                  "confirmed %s (%s); their batch is not acknowledged",
                  d->cfg.dlq_topic, in_flight + failed, d->cnt,
-                 ev_signals_stop_requested() ? "before the stop request"
+                 ev_signals_stop_requested() ? "when the stop request came"
                                              : "within --dlq-timeout",
                  d->last_error[0] ? d->last_error
                                   : "no answer from the broker");

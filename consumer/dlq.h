@@ -61,8 +61,9 @@ enum ev_err ev_dlq_add(struct ev_dlq *d, const struct ev_source *src,
  * last confirm or discard, writing again, with growing pauses, those it
  * refused, and saying so on stderr. EV_OK when all are confirmed;
  * EV_ERR_TRANSIENT with errstr when they were not within cfg->dlq_timeout
- * (or a stop was requested meanwhile). Either way the queued dead letters
- * are forgotten.
+ * of the first one's ev_dlq_add (or, after a stop request, within a few
+ * seconds, nothing being written again). Either way the queued dead
+ * letters are forgotten.
  */
 enum ev_err ev_dlq_confirm(struct ev_dlq *d, char *errstr, size_t errstr_size);
 

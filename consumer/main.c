@@ -143,6 +143,12 @@ int main(int argc, char **argv)
                        cfg.dlq_topic);
         ev_pipeline_init(&pl, stdout, dlq, &cfg.rules, cfg.late_threshold);
         err = consume(&cfg, src, &pl, errstr, sizeof(errstr));
+        /* Dead letters cut short by a stop request: their batch was
+         * released and comes back; the stop itself went as asked. */
+        if (err == EV_ERR_TRANSIENT && ev_signals_stop_requested()) {
+                ev_log(EV_LOG_WARN, "%s; stopping as asked", errstr);
+                err = EV_OK;
+        }
         if (err)
                 ev_log(EV_LOG_ERROR, "%s%s", errstr,
                        err == EV_ERR_IO || pl.stats.unacknowledged

@@ -20,7 +20,7 @@ void ev_pipeline_init(struct ev_pipeline *pl, FILE *out, struct ev_dlq *dlq,
         pl->out = out;
         pl->dlq = dlq;
         pl->rules = *rules;
-        pl->late_ms = (int64_t)(late_s * 1000);
+        pl->late_ms = late_s * 1000;
 }
 
 /* How old the valid event root is at arrival_ms, by its timestamp: into
@@ -37,7 +37,7 @@ static void measure_age(const struct ev_pipeline *pl, json_t *root,
                                    json_string_length(ts), &ts_ms))
                 return;
         ev_metrics_observe(EV_H_EVENT_AGE, (double)(arrival_ms - ts_ms) / 1e3);
-        if (arrival_ms - ts_ms > pl->late_ms)
+        if ((double)(arrival_ms - ts_ms) > pl->late_ms)
                 batch->late++;
 }
 

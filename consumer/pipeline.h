@@ -31,7 +31,7 @@ struct ev_pipeline {
         FILE *out;                   /* valid events, borrowed */
         struct ev_dlq *dlq;          /* toxic messages, borrowed; NULL: none */
         struct ev_event_rules rules; /* copied */
-        int64_t late_ms;             /* the late threshold */
+        double late_ms;              /* the late threshold (any size) */
         struct ev_pipeline_stats stats;
 };
 

@@ -36,9 +36,14 @@ struct kafka_publisher {
 };
 
 /* Set by the delivery guarantee, not by the user: offsets must be stored
- * only after the output is flushed. */
+ * only after the output is flushed, and a dead letter counts as written
+ * only once every in-sync replica has it, each failure in time to be
+ * retried within --dlq-timeout. */
 static const char *const consumer_protected[] = {"enable.auto.offset.store",
                                                  NULL};
+static const char *const dead_letter_protected[] = {
+    "acks", "request.required.acks", "enable.idempotence", "message.timeout.ms",
+    NULL};
 
 const char *ev_kafka_version(void)
 {
@@ -679,7 +684,9 @@ struct ev_publisher *ev_kafka_publisher_new(const struct ev_config *cfg,
         kp->dr_cb = dr_cb;
         kp->opaque = opaque;
         *err = EV_ERR_CONFIG;
-        conf = new_conf(cfg, defaults, NULL, errstr, errstr_size);
+        conf =
+            new_conf(cfg, defaults, dead_letter ? dead_letter_protected : NULL,
+                     errstr, errstr_size);
         if (!conf)
                 goto err;
         rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);

@@ -122,10 +122,17 @@ enum ev_err ev_pubsub_call(struct ev_pubsub_client *c,
                 if (err != EV_ERR_TRANSIENT)
                         return err;
                 delay = ev_pubsub_backoff(attempt, ev_pubsub_jitter());
-                if (ev_signals_now() + delay > give_up) {
+                /* A stop request ends the retries too: the caller's
+                 * failure path (messages redelivered, a delivery
+                 * reported failed) loses nothing. */
+                if (ev_signals_now() + delay > give_up ||
+                    ev_signals_stop_requested()) {
                         snprintf(errstr, errstr_size,
-                                 "%s: %s (gave up after %u attempts in %g s)",
-                                 what, why, attempt + 1, c->retry_budget);
+                                 "%s: %s (gave up after %u attempts in %g s%s)",
+                                 what, why, attempt + 1, c->retry_budget,
+                                 ev_signals_stop_requested()
+                                     ? ", stop requested"
+                                     : "");
                         return EV_ERR_TRANSIENT;
                 }
                 ev_log(EV_LOG_WARN, "pubsub: %s; retrying in %.1f s", errstr,
@@ -319,7 +326,7 @@ enum ev_err ev_pubsub_client_ready(struct ev_pubsub_client *c,
                 snprintf(what, sizeof(what), "topic %s", c->topic_path);
                 err = check_exists(c, cn, what, c->topic_url, errstr,
                                    errstr_size);
-                if (!err)
+                if (!err && c->cfg->role == EV_ROLE_PRODUCER)
                         ev_health_set_connected(true);
                 return err;
         }

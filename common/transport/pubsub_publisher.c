@@ -83,7 +83,10 @@ static void send_batch(struct pubsub_publisher *pp)
                 err = ev_pubsub_parse_publish(pp->conn.resp.body,
                                               pp->conn.resp.len, cnt, ids,
                                               &json, errstr, sizeof(errstr));
-        ev_health_set_connected(!err);
+        /* The consumer's dead-letter publisher does not speak for the
+         * source's readiness. */
+        if (pp->c.cfg->role == EV_ROLE_PRODUCER)
+                ev_health_set_connected(!err);
         for (i = 0; i < cnt && pp->dr_cb; i++) {
                 dr.msg_opaque = pp->msg_opaques[i];
                 dr.ok = !err;

@@ -670,20 +670,46 @@ static double read_deadline(const struct ev_pubsub_conn *cn, double fallback)
         return s >= EV_PUBSUB_MIN_ACK_DEADLINE ? s : fallback;
 }
 
+/* EV_ERR_USAGE when the subscription (its description in the answer in
+ * hand) is on the dead-letter topic: each dead letter would come back
+ * toxic, to be dead-lettered again, forever. */
+static enum ev_err check_not_dead_letter(const struct pubsub_source *ps,
+                                         char *errstr, size_t errstr_size)
+{
+        const struct ev_config *cfg = ps->c.cfg;
+        json_t *root, *topic; /* topic borrowed from root */
+        char path[EV_PUBSUB_URL_SIZE];
+        enum ev_err err = EV_OK;
+
+        if (!cfg->dlq_topic)
+                return EV_OK;
+        snprintf(path, sizeof(path), "projects/%s/topics/%s", cfg->project,
+                 cfg->dlq_topic);
+        root = json_loadb(ps->conn.resp.body, ps->conn.resp.len, 0, NULL);
+        topic = json_object_get(root, "topic");
+        if (json_is_string(topic) && !strcmp(json_string_value(topic), path)) {
+                snprintf(errstr, errstr_size,
+                         "subscription %s is on %s, the dead-letter topic "
+                         "(DLQ_TOPIC/--dlq-topic); toxic messages would loop "
+                         "through it",
+                         cfg->subscription, path);
+                err = EV_ERR_USAGE;
+        }
+        json_decref(root);
+        return err;
+}
+
 /* Starts the lease thread with SIGINT and SIGTERM blocked, so that they
  * reach the main thread and cut its waits short. */
 static enum ev_err start_lease_thread(struct pubsub_source *ps, char *errstr,
                                       size_t errstr_size)
 {
-        sigset_t block, old;
+        sigset_t old;
         int rc;
 
-        sigemptyset(&block);
-        sigaddset(&block, SIGINT);
-        sigaddset(&block, SIGTERM);
-        pthread_sigmask(SIG_BLOCK, &block, &old);
+        ev_signals_block_stop(&old);
         rc = pthread_create(&ps->thread, NULL, lease_main, ps);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        ev_signals_restore(&old);
         if (rc) {
                 snprintf(errstr, errstr_size, "starting the lease thread: %s",
                          strerror(rc));
@@ -725,6 +751,9 @@ struct ev_source *ev_pubsub_source_new(const struct ev_config *cfg,
         if (*err)
                 goto err;
         ps->deadline_s = read_deadline(&ps->conn, (double)cfg->ack_deadline);
+        *err = check_not_dead_letter(ps, errstr, errstr_size);
+        if (*err)
+                goto err;
 
         snprintf(ps->pull_url, sizeof(ps->pull_url), "%s:pull", ps->c.sub_url);
         ev_pubsub_pull_body(ps->pull_body, sizeof(ps->pull_body),

@@ -92,4 +92,9 @@ expect_error 64 "--dlq-topic is the topic consumed" "$CONSUMER" \
   -t events --dlq-topic events
 expect_error 64 "--dlq-topic is the topic consumed" "$CONSUMER" \
   --transport pubsub --project p-12345 --pubsub-topic events --dlq-topic events
+expect_error 64 "--dlq-topic is the topic consumed (or matches its pattern)" \
+  "$CONSUMER" -t '^log-.*' --dlq-topic log-events.dlq
+# The dead-letter guarantee's producer settings are not the user's to lower.
+expect_error 78 "-X acks: set by event-ingest itself" "$CONSUMER" \
+  --dlq-topic events.dlq -X acks=1
 log "ok: help, version and every usage error behave"

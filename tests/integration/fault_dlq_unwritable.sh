@@ -8,20 +8,22 @@
 # One source partition, so that what was acknowledged is a prefix of it:
 # VALID valid events with a toxic message every TOXIC_EVERY, the first at
 # offset FIRST_TOXIC, of several reasons and hostile bytes (NUL, CR, invalid
-# UTF-8, empty, too large). One group, three runs:
+# UTF-8, empty, too large). One group, four runs:
 #   1. the dead-letter topic does not exist (deleted). The consumer may not
 #      create it (-X allow.auto.create.topics=false, which the dead-letter
 #      producer inherits): the test broker would auto-create it. Each dead
-#      letter then waits for the topic until message.timeout.ms (10 s, the
-#      cap), is written again, and --dlq-timeout 15 runs out;
+#      letter then waits for the topic until message.timeout.ms (a quarter
+#      of the timeout), is written again, and --dlq-timeout 15 runs out;
 #   2. it exists, but with max.message.bytes=64, which no dead letter fits: a
 #      permanent error ("Message size too large"), written again with growing
 #      pauses until --dlq-timeout 5 runs out;
+#   2b. the same, SIGTERMed while it retries: exit 0 within seconds (a stop
+#      is not a failure), the batch unacknowledged all the same;
 #   3. the limit raised to the broker default (kafka.sh topic-config): exit 0.
 # Each failed run: exit 69 within its timeout plus TIME_SLACK_S, a WARN per
 # retry and an ERROR naming the dead-letter topic, dead_lettered=0, messages
 # unacknowledged, nothing acknowledged past the first toxic message, and
-# nothing on the dead-letter topic. The summaries of the three runs add up to
+# nothing on the dead-letter topic. The summaries of the runs add up to
 # every message acknowledged exactly once; run 3 prints exactly the valid
 # events from where the others stopped; together the runs print every valid
 # event. The dead-letter topic ends with each toxic message exactly once,
@@ -157,6 +159,32 @@ failed_run too_small 5 'Broker: Message size too large'
 acked=$((acked + ACKED))
 n=$(kcat -b "$BROKERS" -C -e -q -o beginning -t "$dlq" -f '%o\n' | wc -l)
 expect_eq "dead letters written by the failed runs" "$n" 0
+
+# 2b. Asked to stop while the dead letters are refused: the stop goes as
+# asked (exit 0, within the grace for dead letters in flight), and the
+# batch goes back unacknowledged.
+spawn "$CONSUMER" -b "$BROKERS" -t "$topic" -g "$group" --dlq-topic "$dlq" \
+  --dlq-timeout 60 --max-payload-bytes "$MAX_PAYLOAD" --idle-exit 60 \
+  >"$IT_TMP/stopped.out" 2>"$IT_TMP/stopped.err"
+pid=$!
+wait_until 30 grep -q '^WARN: dead-letter topic ' "$IT_TMP/stopped.err" ||
+  fail "stopped: no retry WARN within 30 s: $(tail -n 3 "$IT_TMP/stopped.err")"
+t0=$(now_ms)
+kill -TERM "$pid"
+rc=0
+reap "$pid" || rc=$?
+took=$(($(now_ms) - t0))
+expect_eq "stopped: exit status" "$rc" 0
+((took <= 10000)) || fail "stopped: exit $took ms after SIGTERM, expected under 10 s"
+grep -qE "^WARN: dead-letter topic $dlq: .* not confirmed when the stop request came .*; stopping as asked$" \
+  "$IT_TMP/stopped.err" ||
+  fail "stopped: no WARN that the dead letters were cut short by the stop"
+expect_summary "$IT_TMP/stopped.err" dead_lettered=0 toxic=0
+ACKED=$(summary_value "$IT_TMP/stopped.err" consumed)
+((ACKED <= FIRST_TOXIC)) ||
+  fail "stopped: $ACKED messages acknowledged, past the first toxic one (offset $FIRST_TOXIC)"
+acked=$((acked + ACKED))
+log "stopped: exit 0 $took ms after SIGTERM, $ACKED acknowledged"
 
 # 3. Fixed: everything the failed runs left is read again.
 topic_config "$dlq" "max.message.bytes=$BROKER_MAX_MESSAGE_BYTES"

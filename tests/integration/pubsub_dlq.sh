@@ -318,6 +318,15 @@ expect_eq "rerun: consumer exit status" "$RC" 0
   fail "rerun: the consumer printed events again: $(head -c 300 "$IT_TMP/rerun.out")"
 expect_summary "$IT_TMP/rerun.err" consumed=0 unacknowledged=0 dead_lettered=0
 
+# A subscription on the dead-letter topic itself would loop every dead
+# letter round again: refused at startup, whatever --pubsub-topic says.
+run loop "$CONSUMER" "${PUBSUB[@]}" --subscription "$dlq" --dlq-topic "$dlq"
+expect_eq "consumer of the dead-letter topic's subscription: exit status" \
+  "$RC" 64
+grep -q "^ERROR: subscription $dlq is on .*, the dead-letter topic" \
+  "$IT_TMP/loop.err" ||
+  fail "no ERROR refusing to consume the dead-letter topic: $(cat "$IT_TMP/loop.err")"
+
 # --- 3. a dead-letter topic that does not exist --------------------------------
 topic=$(unique_name topic2)
 sub=$(unique_name sub2)
