@@ -244,8 +244,6 @@ void ev_log_pairs(enum ev_log_level level, const char *msg, const char *pairs)
 {
         struct ev_log_field fields[PAIRS_MAX];
         char copy[LOG_RECORD_MAX];
-        size_t cnt = 0;
-        char *tok, *save = NULL;
 
         if (level < threshold)
                 return;
@@ -254,7 +252,16 @@ void ev_log_pairs(enum ev_log_level level, const char *msg, const char *pairs)
                 return;
         }
         snprintf(copy, sizeof(copy), "%s", pairs);
-        for (tok = strtok_r(copy, " ", &save); tok && cnt < PAIRS_MAX;
+        ev_log_fields(level, msg, fields,
+                      ev_log_split_pairs(copy, fields, PAIRS_MAX));
+}
+
+size_t ev_log_split_pairs(char *s, struct ev_log_field *fields, size_t max)
+{
+        char *tok, *save = NULL;
+        size_t cnt = 0;
+
+        for (tok = strtok_r(s, " ", &save); tok && cnt < max;
              tok = strtok_r(NULL, " ", &save)) {
                 char *eq = strchr(tok, '=');
 
@@ -266,5 +273,5 @@ void ev_log_pairs(enum ev_log_level level, const char *msg, const char *pairs)
                 fields[cnt].number = is_number(eq + 1);
                 cnt++;
         }
-        ev_log_fields(level, msg, fields, cnt);
+        return cnt;
 }

@@ -58,4 +58,10 @@ void ev_log_fields(enum ev_log_level level, const char *msg,
  * "LEVEL: msg: key=value ..." in text. */
 void ev_log_pairs(enum ev_log_level level, const char *msg, const char *pairs);
 
+/* Splits "key=value key=value ..." in place into at most max fields,
+ * pointing into s, a value that JSON reads as a number (digits, at most
+ * one inner '.') marked as one; a word without '=' is skipped. Returns how
+ * many. */
+size_t ev_log_split_pairs(char *s, struct ev_log_field *fields, size_t max);
+
 #endif

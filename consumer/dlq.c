@@ -259,12 +259,12 @@ static void tally(const struct ev_dlq *d, size_t *in_flight, size_t *failed)
         }
 }
 
-/* Serves delivery reports until none is in flight or *until has passed.
- * A stop request brings *until to within STOP_GRACE_S: what is in flight
- * gets that long to be confirmed. */
-static void wait_reports(struct ev_dlq *d, double *until)
+/* Serves delivery reports until none is in flight or *until has passed,
+ * leaving the counts (tally) at the end. A stop request brings *until to
+ * within STOP_GRACE_S: what is in flight gets that long to be confirmed. */
+static void wait_reports(struct ev_dlq *d, double *until, size_t *in_flight,
+                         size_t *failed)
 {
-        size_t in_flight, failed;
         double left;
 
         do {
@@ -280,10 +280,10 @@ static void wait_reports(struct ev_dlq *d, double *until)
                          ? WAIT_SLICE_MS
                          : (int)(left * 1000);
                 d->pub->ops->flush(d->pub, ms);
-                tally(d, &in_flight, &failed);
+                tally(d, in_flight, failed);
                 /* Waiting on the broker is not being stuck. */
                 ev_health_beat();
-        } while (in_flight && ev_signals_now() < *until);
+        } while (*in_flight && ev_signals_now() < *until);
 }
 
 /* Waits s seconds before a rewrite, in slices, so that a stop request is
@@ -308,8 +308,7 @@ enum ev_err ev_dlq_confirm(struct ev_dlq *d, char *errstr, size_t errstr_size)
         enum ev_err err = EV_OK;
 
         for (;;) {
-                wait_reports(d, &deadline);
-                tally(d, &in_flight, &failed);
+                wait_reports(d, &deadline, &in_flight, &failed);
                 if (!in_flight && !failed)
                         goto out;
                 /* After a stop request nothing is written again. */

@@ -52,8 +52,7 @@ static void report_fields(const char *excerpt, size_t len,
 {
         struct ev_log_field fields[4 + WHERE_FIELDS_MAX];
         char copy[256], bytes[24];
-        char *tok, *save = NULL;
-        size_t n = 0;
+        size_t n = 0, i, first_where;
 
         snprintf(bytes, sizeof(bytes), "%zu", len);
         fields[n++] = (struct ev_log_field){
@@ -62,22 +61,14 @@ static void report_fields(const char *excerpt, size_t len,
         fields[n++] = (struct ev_log_field){"payload", excerpt, false};
         fields[n++] = (struct ev_log_field){"payload_bytes", bytes, true};
         snprintf(copy, sizeof(copy), "%s", where);
-        for (tok = strtok_r(copy, " ", &save);
-             tok && n < sizeof(fields) / sizeof(fields[0]);
-             tok = strtok_r(NULL, " ", &save)) {
-                char *eq = strchr(tok, '=');
-
-                if (!eq)
-                        continue;
-                *eq = '\0';
-                /* Partitions and offsets are numbers; a Pub/Sub message
-                 * id, all digits too, is an opaque string. */
-                fields[n++] = (struct ev_log_field){
-                    tok, eq + 1,
-                    (!strcmp(tok, "partition") || !strcmp(tok, "offset")) &&
-                        eq[1] &&
-                        strspn(eq + 1, "-0123456789") == strlen(eq + 1)};
-        }
+        first_where = n;
+        n += ev_log_split_pairs(copy, fields + n, WHERE_FIELDS_MAX);
+        /* Partitions and offsets are numbers; a Pub/Sub message id, all
+         * digits too, is an opaque string. */
+        for (i = first_where; i < n; i++)
+                fields[i].number =
+                    fields[i].number && (!strcmp(fields[i].key, "partition") ||
+                                         !strcmp(fields[i].key, "offset"));
         ev_log_fields(EV_LOG_ERROR,
                       ev_reason_is_malformed(verdict->reason)
                           ? "Malformed JSON received"

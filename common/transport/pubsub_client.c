@@ -322,20 +322,18 @@ enum ev_err ev_pubsub_client_ready(struct ev_pubsub_client *c,
                 if (err)
                         return err == EV_ERR_PERMANENT ? EV_ERR_FATAL : err;
         }
-        if (!subscription) {
+        if (subscription)
+                snprintf(what, sizeof(what),
+                         "subscription projects/%s/subscriptions/%s",
+                         c->cfg->project, c->cfg->subscription);
+        else
                 snprintf(what, sizeof(what), "topic %s", c->topic_path);
-                err = check_exists(c, cn, what, c->topic_url, errstr,
-                                   errstr_size);
-                if (!err && c->cfg->role == EV_ROLE_PRODUCER)
-                        ev_health_set_connected(true);
-                return err;
-        }
-        snprintf(what, sizeof(what),
-                 "subscription projects/%s/subscriptions/%s", c->cfg->project,
-                 c->cfg->subscription);
-        err = check_exists(c, cn, what, c->sub_url, errstr, errstr_size);
-        /* The service answered: connected, for /readyz. */
-        if (!err)
+        err =
+            check_exists(c, cn, what, subscription ? c->sub_url : c->topic_url,
+                         errstr, errstr_size);
+        /* The service answered: connected, for /readyz; but the consumer's
+         * dead-letter publisher does not speak for its source. */
+        if (!err && (subscription || c->cfg->role == EV_ROLE_PRODUCER))
                 ev_health_set_connected(true);
         return err;
 }

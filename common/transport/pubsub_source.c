@@ -660,43 +660,36 @@ static const struct ev_source_ops pubsub_source_ops = {
 
 /* The subscription's ack deadline, from its description; ours when the
  * answer has none. */
-static double read_deadline(const struct ev_pubsub_conn *cn, double fallback)
+static double read_deadline(json_t *sub, double fallback)
 {
-        json_t *root = json_loadb(cn->resp.body, cn->resp.len, 0, NULL);
-        json_t *d = json_object_get(root, "ackDeadlineSeconds"); /* borrowed */
+        json_t *d = json_object_get(sub, "ackDeadlineSeconds"); /* borrowed */
         double s = json_is_integer(d) ? (double)json_integer_value(d) : 0;
 
-        json_decref(root);
         return s >= EV_PUBSUB_MIN_ACK_DEADLINE ? s : fallback;
 }
 
-/* EV_ERR_USAGE when the subscription (its description in the answer in
- * hand) is on the dead-letter topic: each dead letter would come back
- * toxic, to be dead-lettered again, forever. */
-static enum ev_err check_not_dead_letter(const struct pubsub_source *ps,
-                                         char *errstr, size_t errstr_size)
+/* EV_ERR_USAGE when the subscription (its description sub) is on the
+ * dead-letter topic: each dead letter would come back toxic, to be
+ * dead-lettered again, forever. */
+static enum ev_err check_not_dead_letter(const struct ev_config *cfg,
+                                         json_t *sub, char *errstr,
+                                         size_t errstr_size)
 {
-        const struct ev_config *cfg = ps->c.cfg;
-        json_t *root, *topic; /* topic borrowed from root */
+        json_t *topic = json_object_get(sub, "topic"); /* borrowed */
         char path[EV_PUBSUB_URL_SIZE];
-        enum ev_err err = EV_OK;
 
         if (!cfg->dlq_topic)
                 return EV_OK;
         snprintf(path, sizeof(path), "projects/%s/topics/%s", cfg->project,
                  cfg->dlq_topic);
-        root = json_loadb(ps->conn.resp.body, ps->conn.resp.len, 0, NULL);
-        topic = json_object_get(root, "topic");
-        if (json_is_string(topic) && !strcmp(json_string_value(topic), path)) {
-                snprintf(errstr, errstr_size,
-                         "subscription %s is on %s, the dead-letter topic "
-                         "(DLQ_TOPIC/--dlq-topic); toxic messages would loop "
-                         "through it",
-                         cfg->subscription, path);
-                err = EV_ERR_USAGE;
-        }
-        json_decref(root);
-        return err;
+        if (!json_is_string(topic) || strcmp(json_string_value(topic), path))
+                return EV_OK;
+        snprintf(errstr, errstr_size,
+                 "subscription %s is on %s, the dead-letter topic "
+                 "(DLQ_TOPIC/--dlq-topic); toxic messages would loop through "
+                 "it",
+                 cfg->subscription, path);
+        return EV_ERR_USAGE;
 }
 
 /* Starts the lease thread with SIGINT and SIGTERM blocked, so that they
@@ -724,6 +717,7 @@ struct ev_source *ev_pubsub_source_new(const struct ev_config *cfg,
                                        size_t errstr_size)
 {
         struct pubsub_source *ps;
+        json_t *sub;
         size_t i;
 
         ps = calloc(1, sizeof(*ps));
@@ -750,8 +744,11 @@ struct ev_source *ev_pubsub_source_new(const struct ev_config *cfg,
                                       errstr_size);
         if (*err)
                 goto err;
-        ps->deadline_s = read_deadline(&ps->conn, (double)cfg->ack_deadline);
-        *err = check_not_dead_letter(ps, errstr, errstr_size);
+        /* The check's answer: the subscription's description. */
+        sub = json_loadb(ps->conn.resp.body, ps->conn.resp.len, 0, NULL);
+        ps->deadline_s = read_deadline(sub, (double)cfg->ack_deadline);
+        *err = check_not_dead_letter(cfg, sub, errstr, errstr_size);
+        json_decref(sub);
         if (*err)
                 goto err;
 
