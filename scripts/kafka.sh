@@ -58,26 +58,11 @@ die() { log "error: $*"; exit 1; }
 # shellcheck source-path=SCRIPTDIR source=lib/daemon.sh
 source "$script_dir/lib/daemon.sh"
 
-elapsed_since() {
-  local us=$(( $(now_us) - $1 ))
-  printf '%d.%d' $(( us / 1000000 )) $(( us % 1000000 / 100000 ))
-}
-
 is_kafka_pid() { is_live_process "$1" kafka.Kafka; }
 
 # Prints the recorded pid if that broker is alive; otherwise cleans up a stale
 # pid file and fails.
-running_pid() {
-  local pid
-  [[ -f $pid_file ]] || return 1
-  pid=$(<"$pid_file")
-  if is_kafka_pid "$pid"; then
-    echo "$pid"
-    return 0
-  fi
-  rm -f "$pid_file"
-  return 1
-}
+running_pid() { recorded_pid "$pid_file" is_kafka_pid; }
 
 # The address the running broker advertises, read back from its config so
 # `status` is right even when KAFKA_PORT differs from what `start` used.

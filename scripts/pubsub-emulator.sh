@@ -40,26 +40,13 @@ source "$script_dir/lib/daemon.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/emulator.sh
 source "$script_dir/lib/emulator.sh"
 
-elapsed_since() {
-  local us=$(( $(now_us) - $1 ))
-  printf '%d.%d' $(( us / 1000000 )) $(( us % 1000000 / 100000 ))
-}
-
 # The launcher execs the JVM, whose command line names the emulator's jar.
 is_emulator_pid() { is_live_process "$1" "$EMULATOR_PATTERN"; }
 
 # Prints the recorded pid if that emulator is alive; otherwise cleans up a
 # stale pid file and fails.
 running_pid() {
-  local pid
-  [[ -f $pid_file ]] || return 1
-  pid=$(<"$pid_file")
-  if is_emulator_pid "$pid"; then
-    echo "$pid"
-    return 0
-  fi
-  rm -f "$pid_file" "$host_file"
-  return 1
+  recorded_pid "$pid_file" is_emulator_pid || { rm -f "$host_file"; return 1; }
 }
 
 # The address the running emulator listens on, as `start` recorded it, so

@@ -1,11 +1,32 @@
 # shellcheck shell=bash
 # Helpers for the scripts that run a service in the background and stop it
-# again (kafka.sh, docker.sh); sourced, never run. The sourcing script
-# defines log().
+# again (kafka.sh, pubsub-emulator.sh, postgres.sh, docker.sh); sourced,
+# never run. The sourcing script defines log().
 
 # Microseconds since the epoch; EPOCHREALTIME's decimal separator follows the
 # locale, so keep digits only.
 now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
+
+# Seconds since START_US (now_us), with one decimal, for progress lines.
+elapsed_since() {
+  local us=$(( $(now_us) - $1 ))
+  printf '%d.%d' $(( us / 1000000 )) $(( us % 1000000 / 100000 ))
+}
+
+# recorded_pid PID_FILE CHECK: prints the pid PID_FILE holds if the command
+# CHECK (is_live_process with the service's pattern) accepts it; otherwise
+# removes the stale file and fails.
+recorded_pid() {
+  local pid
+  [[ -f $1 ]] || return 1
+  pid=$(<"$1")
+  if "$2" "$pid"; then
+    echo "$pid"
+    return 0
+  fi
+  rm -f "$1"
+  return 1
+}
 
 # is_live_process PID PATTERN: true if PID is a live (not zombie) process
 # whose command line contains PATTERN. Checking the command line, not just
