@@ -246,6 +246,7 @@ static void test_timefmt(void **state)
             {INT64_MAX, NULL},
         };
         char buf[EV_TIMEFMT_SIZE];
+        int64_t ms;
         size_t i;
 
         (void)state;
@@ -261,6 +262,18 @@ static void test_timefmt(void **state)
         }
         assert_false(ev_timefmt_rfc3339_ms(0, buf, sizeof(buf) - 1));
         assert_true(ev_timefmt_now_ms() > NOW_MS - INT64_C(86400000) * 365);
+        /* Across years 0000 to 9999, in uneven steps: the text reads back
+         * (by the validator's own parser) as the same time. */
+        for (ms = INT64_C(-62167219200000); ms < INT64_C(253402300800000);
+             ms += INT64_C(777777777777)) {
+                int64_t back;
+
+                assert_true(ev_timefmt_rfc3339_ms(ms, buf, sizeof(buf)));
+                assert_true(ev_event_timestamp_ms(buf, strlen(buf), &back));
+                assert_int_equal(back, ms);
+        }
+        assert_false(
+            ev_timefmt_rfc3339_ms(INT64_C(-62167219200001), buf, sizeof(buf)));
 }
 
 int main(void)
