@@ -1,29 +1,30 @@
-# event-producer and event-consumer images: one build stage, one runtime
-# base, and a target per binary.
+# event-producer, event-consumer and event-verify images: one build stage,
+# one runtime base, and a target per binary.
 #
 #   docker build --target consumer -t event-ingest/consumer .
 #   docker build --target producer -t event-ingest/producer .
+#   docker build --target verify -t event-ingest/verify .
 #
-# docker-compose.yml builds both. DEBIAN_IMAGE is Debian's official image,
-# which Docker pulls as usual; on a machine with no registry,
+# docker-compose.yml builds the first two. DEBIAN_IMAGE is Debian's official
+# image, which Docker pulls as usual; on a machine with no registry,
 # scripts/compose-images.sh makes it locally under that name (debootstrap,
 # slimmed, docker import). Packages come from the image's own Debian mirror over
 # plain HTTP; nothing here downloads over HTTPS.
 #
 # docker-compose 1.29 builds with the classic builder, which runs every
-# stage before the target, in order: the stages both targets need come
-# first, and the second target finds them in the cache.
+# stage before the target, in order: the stages every target needs come
+# first, and the other targets find them in the cache.
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 
 FROM ${DEBIAN_IMAGE} AS build
 # scripts/setup.sh's build list (cmocka too: configuring the tree configures
-# the unit tests, though only the binaries are built), plus libmicrohttpd for
-# the metrics and health endpoint.
+# the unit tests, though only the binaries are built): libmicrohttpd for the
+# metrics and health endpoint, libpq for the postgres sink and event-verify.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       gcc libc6-dev make cmake pkg-config librdkafka-dev libjansson-dev \
-      libcmocka-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev \
+      libcmocka-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # .dockerignore lets in only the sources CMake reads.
@@ -31,25 +32,30 @@ COPY . .
 # Warnings are CI's gate (scripts/build.sh -DEV_WERROR=ON), not a user's
 # `docker-compose up`: the same compiler and flags otherwise.
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEV_WERROR=OFF \
- && cmake --build /build --target event-producer event-consumer -j"$(nproc)" \
- && install -D -s -m 0755 -t /out /build/bin/event-producer /build/bin/event-consumer
+ && cmake --build /build --target event-producer event-consumer event-verify \
+      -j"$(nproc)" \
+ && install -D -s -m 0755 -t /out /build/bin/event-producer \
+      /build/bin/event-consumer /build/bin/event-verify
 
 FROM ${DEBIAN_IMAGE} AS runtime
 # The binaries' shared libraries, the CA bundle for TLS to Kafka and to
-# Google, and curl for the health check (docker-compose.yml); nothing else.
+# Google (and PostgreSQL, when its DSN asks for it), and curl for the health
+# check (docker-compose.yml); nothing else.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      librdkafka1 libjansson4 libcurl4 libssl3 libmicrohttpd12 \
+      librdkafka1 libjansson4 libcurl4 libssl3 libmicrohttpd12 libpq5 \
       ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && useradd --system --uid 10001 --user-group --no-create-home \
       --home-dir /nonexistent --shell /usr/sbin/nologin event-ingest
 COPY --from=build /out/ /usr/local/bin/
-# Both load: a missing runtime library fails the build, not the container.
-RUN event-producer --version && event-consumer --version
+# All three load: a missing runtime library fails the build, not the
+# container.
+RUN event-producer --version && event-consumer --version \
+ && event-verify --version
 USER 10001:10001
 LABEL org.opencontainers.image.title="event-ingest" \
-      org.opencontainers.image.description="event-ingest: JSON log events through Kafka or Google Cloud Pub/Sub"
+      org.opencontainers.image.description="event-ingest: JSON log events through Kafka or Google Cloud Pub/Sub, to stdout and PostgreSQL"
 
 FROM runtime AS producer
 ENTRYPOINT ["event-producer"]
@@ -59,3 +65,8 @@ FROM runtime AS consumer
 # and /readyz; docker-compose.yml sets it to 0.0.0.0:9100.
 EXPOSE 9100
 ENTRYPOINT ["event-consumer"]
+
+FROM runtime AS verify
+# Compares a PostgreSQL table with the topic (or a file of events) it was
+# written from: exit 0 when they match.
+ENTRYPOINT ["event-verify"]

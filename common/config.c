@@ -1,7 +1,8 @@
 /*
- * Settings parsing. Owns the -X property copies; every other string stays
- * borrowed from argv, the environment or the defaults below. Knows nothing
- * of librdkafka: -X properties are checked where they are applied.
+ * Settings parsing for every binary. Owns the -X property copies; every
+ * other string stays borrowed from argv, the environment or the defaults
+ * below. Knows nothing of librdkafka: -X properties are checked where they
+ * are applied.
  */
 #include "config.h"
 
@@ -11,7 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "pgrow.h"
+
 #define BOTH (EV_ROLE_PRODUCER | EV_ROLE_CONSUMER)
+/* event-verify reads a topic and the tables the consumer wrote. */
+#define VERIFY EV_ROLE_VERIFY
 /* getopt_long codes for settings that have no short flag. */
 #define LONG_ONLY_BASE 256
 
@@ -27,6 +32,9 @@ enum kind {
                       * sets true (--create) */
         K_TRANSPORT, /* kafka or pubsub */
         K_LOGFMT,    /* text or json */
+        K_SINKS,     /* comma-separated stdout|postgres; the flag is
+                      * repeatable, adding to the earlier ones */
+        K_TABLE,     /* a PostgreSQL table name (ev_pgrow_table_ok) */
 };
 
 struct setting {
@@ -46,10 +54,15 @@ struct setting {
 static const struct setting settings[] = {
     {"transport", 0, "TRANSPORT", K_TRANSPORT, BOTH, FIELD(transport), "kafka",
      "kafka|pubsub", "the broker: Apache Kafka or Google Cloud Pub/Sub"},
-    {"brokers", 'b', "KAFKA_BOOTSTRAP_SERVERS", K_STRING, BOTH, FIELD(brokers),
-     "localhost:9092", "HOST:PORT[,...]", "Kafka bootstrap servers"},
-    {"topic", 't', "KAFKA_TOPIC", K_STRING, BOTH, FIELD(topic), "log-events",
-     "TOPIC", "topic to publish to / consume from"},
+    {"brokers", 'b', "KAFKA_BOOTSTRAP_SERVERS", K_STRING, BOTH | VERIFY,
+     FIELD(brokers), "localhost:9092", "HOST:PORT[,...]",
+     "Kafka bootstrap servers"},
+    {"topic", 't', "KAFKA_TOPIC", K_STRING, BOTH | VERIFY, FIELD(topic),
+     "log-events", "TOPIC", "topic to publish to / consume from"},
+    {"source", 0, "VERIFY_SOURCE", K_STRING, VERIFY, FIELD(source), NULL,
+     "FILE",
+     "compare the events of FILE (NDJSON, - for stdin) instead of reading "
+     "--topic"},
     {"group", 'g', "KAFKA_GROUP_ID", K_STRING, EV_ROLE_CONSUMER, FIELD(group),
      "log-events-consumer", "GROUP", "consumer group id"},
     {"instance-id", 0, "KAFKA_GROUP_INSTANCE_ID", K_STRING, EV_ROLE_CONSUMER,
@@ -67,10 +80,10 @@ static const struct setting settings[] = {
     {"flush-timeout", 0, "FLUSH_TIMEOUT", K_SECONDS, EV_ROLE_PRODUCER,
      FIELD(flush_timeout), "30", "SECONDS",
      "how long to wait for outstanding deliveries at exit"},
-    {"max-payload-bytes", 0, "MAX_PAYLOAD_BYTES", K_SIZE, EV_ROLE_CONSUMER,
-     FIELD(rules.max_payload_bytes), "1048576", "BYTES",
-     "larger payloads are toxic (too_large), checked before parsing"},
-    {"no-schema", 0, "VALIDATE_SCHEMA", K_BOOL, EV_ROLE_CONSUMER,
+    {"max-payload-bytes", 0, "MAX_PAYLOAD_BYTES", K_SIZE,
+     EV_ROLE_CONSUMER | VERIFY, FIELD(rules.max_payload_bytes), "1048576",
+     "BYTES", "larger payloads are toxic (too_large), checked before parsing"},
+    {"no-schema", 0, "VALIDATE_SCHEMA", K_BOOL, EV_ROLE_CONSUMER | VERIFY,
      FIELD(rules.schema), "true", NULL,
      "accept any JSON object, skipping the field checks"},
     {"max-messages", 'n', "MAX_MESSAGES", K_COUNT, EV_ROLE_CONSUMER,
@@ -91,10 +104,32 @@ static const struct setting settings[] = {
      FIELD(dlq_timeout), "60", "SECONDS",
      "how long a dead letter is retried, nothing acknowledged meanwhile, "
      "before the consumer stops (exit 69)"},
-    {"log-level", 0, "LOG_LEVEL", K_LEVEL, BOTH, FIELD(log_level), "info",
-     "LEVEL", "debug, info, warn or error"},
-    {"log-format", 0, "LOG_FORMAT", K_LOGFMT, BOTH, FIELD(log_format), "text",
-     "text|json", "log records as text lines or as one JSON object a line"},
+    {"sink", 0, "SINKS", K_SINKS, EV_ROLE_CONSUMER, FIELD(sinks), "stdout",
+     "stdout|postgres",
+     "where valid events go (repeatable, or a comma-separated list): each "
+     "batch is acknowledged once every sink has it"},
+    {"sink-timeout", 0, "SINK_TIMEOUT", K_SECONDS, EV_ROLE_CONSUMER,
+     FIELD(sink_timeout), "120", "SECONDS",
+     "how long a sink that failed for a passing reason (database down) is "
+     "retried, nothing acknowledged meanwhile, before the consumer stops "
+     "(exit 69)"},
+    {"pg-dsn", 0, "PG_DSN", K_STRING, EV_ROLE_CONSUMER | VERIFY, FIELD(pg_dsn),
+     NULL, "DSN",
+     "postgres sink: libpq connection string or URI (the PG* variables "
+     "fill in what it leaves out)"},
+    {"pg-table", 0, "PG_TABLE", K_TABLE, EV_ROLE_CONSUMER | VERIFY,
+     FIELD(pg_table), "log_events", "TABLE",
+     "postgres sink: the events table ([a-z_][a-z0-9_]*, at most 40 "
+     "bytes), created if missing"},
+    {"pg-route-by", 0, "PG_ROUTE_BY", K_STRING, EV_ROLE_CONSUMER | VERIFY,
+     FIELD(pg_route_by), NULL, "FIELD",
+     "postgres sink: write each event to the table TABLE_<its FIELD>, "
+     "created on first sight (e.g. event_type)"},
+    {"log-level", 0, "LOG_LEVEL", K_LEVEL, BOTH | VERIFY, FIELD(log_level),
+     "info", "LEVEL", "debug, info, warn or error"},
+    {"log-format", 0, "LOG_FORMAT", K_LOGFMT, BOTH | VERIFY, FIELD(log_format),
+     "text", "text|json",
+     "log records as text lines or as one JSON object a line"},
     {"stats-interval", 0, "STATS_INTERVAL", K_SECONDS, BOTH,
      FIELD(stats_interval), "0", "SECONDS",
      "log the counts so far every SECONDS, 0 for never"},
@@ -151,6 +186,11 @@ static const char *const expected[] = {
     [K_FLAG] = "true or false",
     [K_TRANSPORT] = "kafka or pubsub",
     [K_LOGFMT] = "text or json",
+    [K_SINKS] = "stdout or postgres, or a comma-separated list of them",
+    /* In parentheses: clang takes two literals in a row in an array for
+     * a missing comma. */
+    [K_TABLE] = ("a table name of [a-z0-9_], at most 40 bytes, not "
+                 "starting with a digit"),
 };
 
 static bool parse_ulong(const char *s, unsigned long *val)
@@ -177,6 +217,33 @@ static bool parse_bool(const char *s, bool *val)
                 return true;
         }
         return false;
+}
+
+/* A --sink or SINKS list into cfg->sinks: the environment's list, or the
+ * flags' lists added up. */
+static bool parse_sinks(struct ev_config *cfg, const char *value, bool flag)
+{
+        unsigned sinks = 0;
+        const char *p = value;
+
+        do {
+                size_t len = strcspn(p, ",");
+
+                if (len == 6 && !strncmp(p, "stdout", len))
+                        sinks |= EV_CONFIG_SINK_STDOUT;
+                else if (len == 8 && !strncmp(p, "postgres", len))
+                        sinks |= EV_CONFIG_SINK_POSTGRES;
+                else
+                        return false;
+                p += len;
+        } while (*p++ == ',');
+        /* The default, then the environment, then the first flag, each
+         * replace the list; later flags add to it. */
+        if (!flag || !cfg->sinks_flagged)
+                cfg->sinks = 0;
+        cfg->sinks_flagged = flag;
+        cfg->sinks |= sinks;
+        return true;
 }
 
 /* Checks value against the setting's kind and stores it in cfg. source
@@ -234,6 +301,14 @@ static enum ev_err apply(struct ev_config *cfg, const struct setting *s,
                         *(enum ev_transport *)field = *value == 'k'
                                                           ? EV_TRANSPORT_KAFKA
                                                           : EV_TRANSPORT_PUBSUB;
+                break;
+        case K_SINKS:
+                ok = parse_sinks(cfg, value, *source == '-');
+                break;
+        case K_TABLE:
+                ok = ev_pgrow_table_ok(value);
+                if (ok)
+                        *(const char **)field = value;
                 break;
         default:
                 ok = false;
@@ -501,6 +576,22 @@ bool ev_config_load(struct ev_config *cfg, enum ev_role role, const char *prog,
         return true;
 }
 
+/* What event-verify checks and how it exits: the settings alone do not
+ * say. */
+static const char verify_help[] =
+    "\nReads the source (the topic from its beginning to its end at the "
+    "start,\nwithout a consumer group; or the --source file, each line an "
+    "event) the\nway event-consumer --sink postgres does, and compares the "
+    "last version\nof each event_id (a tombstone deletes it) with the rows "
+    "of TABLE and its\nrouted tables: missing, extra, stale (another "
+    "payload, is_valid or\ntable) and undeleted rows are counted, the first "
+    "10 of each named on\nstderr. A file names no positions: its events "
+    "without an event_id are\ncounted as unkeyed and not compared, and "
+    "rows named by their own\nposition are not extra.\n"
+    "\nExit status: 0 the tables match, 1 they differ, 64 bad usage, 66 the"
+    "\n--source file cannot be read, 69 Kafka or PostgreSQL unreachable, "
+    "no\nsuch topic, or an SQL error, 78 a -X property rejected.\n";
+
 void ev_config_usage(enum ev_role role, const char *prog, FILE *fp)
 {
         size_t i;
@@ -531,6 +622,8 @@ void ev_config_usage(enum ev_role role, const char *prog, FILE *fp)
                 "e.g. -X security.protocol=SSL",
                 "-h, --help", "print this help and exit", "-V, --version",
                 "print the version and exit");
+        if (role == EV_ROLE_VERIFY)
+                fputs(verify_help, fp);
 }
 
 void ev_config_free(struct ev_config *cfg)

@@ -1,5 +1,5 @@
 /*
- * Settings for both binaries: each one from an environment variable,
+ * Settings for every binary: each one from an environment variable,
  * overridden by its command-line flag, checked before anything starts.
  * One table in config.c drives parsing, validation and --help alike.
  */
@@ -17,11 +17,18 @@
 enum ev_role {
         EV_ROLE_PRODUCER = 1 << 0,
         EV_ROLE_CONSUMER = 1 << 1,
+        EV_ROLE_VERIFY = 1 << 2, /* event-verify */
 };
 
 enum ev_transport {
         EV_TRANSPORT_KAFKA,
         EV_TRANSPORT_PUBSUB,
+};
+
+/* The outputs --sink names, as bits of ev_config.sinks. */
+enum ev_config_sink {
+        EV_CONFIG_SINK_STDOUT = 1 << 0,
+        EV_CONFIG_SINK_POSTGRES = 1 << 1,
 };
 
 enum ev_config_action {
@@ -81,6 +88,15 @@ struct ev_config {
         double late_threshold;      /* seconds */
         const char *dlq_topic;      /* NULL: no dead-letter topic */
         double dlq_timeout;         /* seconds a dead letter is retried */
+        unsigned sinks;             /* enum ev_config_sink bits, not 0 */
+        bool sinks_flagged;         /* --sink seen: later ones add */
+        double sink_timeout;        /* seconds a sink's RETRY is retried */
+        const char *pg_dsn;         /* NULL: libpq's PG* variables alone */
+        const char *pg_table;
+        const char *pg_route_by; /* NULL: every event to pg_table */
+
+        /* verify (also brokers, topic, rules and pg_*) */
+        const char *source; /* NULL: read topic; "-": stdin */
 
         struct ev_config_prop *props; /* -X, in command-line order */
         size_t props_cnt;
@@ -96,7 +112,7 @@ enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
                             char **argv, char *errstr, size_t errstr_size);
 
 /*
- * The start of both programs' main(): parses the settings (ev_config_parse),
+ * The start of every program's main(): parses the settings (ev_config_parse),
  * logs a usage error, answers --help and --version (printing version, a
  * whole line, on stdout) and applies the log level. Returns true when the
  * program should go on and run; false when it should exit with

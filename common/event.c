@@ -161,6 +161,22 @@ bool ev_event_timestamp_ms(const char *s, size_t len, int64_t *unix_ms)
         return true;
 }
 
+static bool time_member(json_t *root, const char *name, int64_t *unix_ms)
+{
+        json_t *v = json_object_get(root, name); /* borrowed */
+
+        return json_is_string(v) &&
+               ev_event_timestamp_ms(json_string_value(v),
+                                     json_string_length(v), unix_ms);
+}
+
+bool ev_event_time_ms(json_t *root, int64_t *unix_ms)
+{
+        if (json_object_get(root, "timestamp"))
+                return time_member(root, "timestamp", unix_ms);
+        return time_member(root, "event_time", unix_ms);
+}
+
 /* Fetches root[name] as a string; on failure fills the verdict. */
 static bool string_field(json_t *root, const char *name, const char **val,
                          size_t *len, struct ev_verdict *v)

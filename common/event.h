@@ -69,6 +69,11 @@ bool ev_event_timestamp_valid(const char *s, size_t len);
  * next second's start). False when s is not one (ev_event_timestamp_valid). */
 bool ev_event_timestamp_ms(const char *s, size_t len, int64_t *unix_ms);
 
+/* The time of the valid event root, in milliseconds since the epoch: its
+ * "timestamp", or its "event_time" when it has no "timestamp" (RFC 3339
+ * strings). False when that member is missing or not one. */
+bool ev_event_time_ms(json_t *root, int64_t *unix_ms);
+
 /* "empty", "not_json", ...; "valid" for EV_REASON_NONE. Static string. */
 const char *ev_reason_name(enum ev_reason reason);
 

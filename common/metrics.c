@@ -343,6 +343,17 @@ static void render_consumer(struct text *t)
         simple(t, "event_ingest_late_events_total",
                "Valid events older than --late-threshold on arrival.",
                EV_C_LATE);
+        simple(t, "event_ingest_sink_retries_total",
+               "Batches a sink answered RETRY for (written again after a "
+               "pause).",
+               EV_C_SINK_RETRIES);
+        simple(t, "event_ingest_sink_skipped_total",
+               "Valid events a sink could not store (PostgreSQL: a NUL "
+               "character), reported on stderr.",
+               EV_C_SINK_SKIPPED);
+        simple(t, "event_ingest_sink_rows_total",
+               "Rows a database sink committed (upserts and deletes).",
+               EV_C_SINK_ROWS);
         render_lag(t);
         render_histogram(t, EV_H_BATCH_SECONDS);
         render_histogram(t, EV_H_EVENT_AGE);

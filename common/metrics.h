@@ -27,6 +27,9 @@ enum ev_counter {
         EV_C_PRODUCED,        /* messages the broker confirmed (producer) */
         EV_C_DELIVERY_FAILED, /* messages reported undelivered */
         EV_C_LATE,            /* valid events older than the late threshold */
+        EV_C_SINK_RETRIES,    /* batches a sink answered RETRY for */
+        EV_C_SINK_SKIPPED,    /* valid events a sink could not store */
+        EV_C_SINK_ROWS,       /* rows a database sink committed */
         EV_C__CNT,
 };
 

@@ -13,6 +13,7 @@
 #include "ops.h"
 #include "pipeline.h"
 #include "signals.h"
+#include "sink.h"
 #include "transport.h"
 
 /* Messages validated per flush and offset store. */
@@ -20,6 +21,63 @@
 /* How long one poll waits: bounds how late a stop request or the idle
  * deadline is noticed. */
 #define POLL_MS 200
+/* stdout, postgres and the dead-letter topic. */
+#define SINKS_MAX 3
+
+/* The sinks cfg asks for, in the order a batch goes through them, into
+ * sinks; returns how many, or 0 with *err and errstr set. The dead-letter
+ * topic comes last: a batch whose events could not be stored is not
+ * dead-lettered yet. */
+static size_t open_sinks(const struct ev_config *cfg, struct ev_sink **sinks,
+                         enum ev_err *err, char *errstr, size_t errstr_size)
+{
+        struct ev_sink *sink;
+        struct ev_dlq *dlq;
+        char why[400];
+        size_t n = 0;
+
+        if (cfg->sinks & EV_CONFIG_SINK_STDOUT) {
+                sink = ev_sink_stdout_new(stdout);
+                if (!sink)
+                        goto nomem;
+                sinks[n++] = sink;
+        }
+        if (cfg->sinks & EV_CONFIG_SINK_POSTGRES) {
+                sink = ev_sink_postgres_new(cfg, err, why, sizeof(why));
+                if (!sink) {
+                        snprintf(errstr, errstr_size, "postgres sink: %s", why);
+                        goto fail;
+                }
+                sinks[n++] = sink;
+                ev_log(EV_LOG_INFO,
+                       "writing valid events to PostgreSQL table %s%s%s",
+                       cfg->pg_table, cfg->pg_route_by ? ", routed by " : "",
+                       cfg->pg_route_by ? cfg->pg_route_by : "");
+        }
+        if (cfg->dlq_topic) {
+                dlq = ev_dlq_new(cfg, err, why, sizeof(why));
+                if (!dlq) {
+                        snprintf(errstr, errstr_size,
+                                 "dead-letter topic %s: %s", cfg->dlq_topic,
+                                 why);
+                        goto fail;
+                }
+                sink = ev_sink_dlq_new(dlq);
+                if (!sink)
+                        goto nomem;
+                sinks[n++] = sink;
+        }
+        return n;
+nomem:
+        snprintf(errstr, errstr_size, "out of memory");
+        *err = EV_ERR_NOMEM;
+fail:
+        while (n) {
+                n--;
+                sinks[n]->ops->close(sinks[n]);
+        }
+        return 0;
+}
 
 static bool source_ready(const struct ev_source *src)
 {
@@ -92,7 +150,8 @@ int main(int argc, char **argv)
         static char stdout_buf[1 << 16];
         struct ev_source *src = NULL;
         struct ev_httpd *httpd = NULL;
-        struct ev_dlq *dlq = NULL;
+        struct ev_sink *sinks[SINKS_MAX];
+        size_t sink_cnt = 0, i;
         struct ev_pipeline pl;
         struct ev_config cfg;
         char errstr[512];
@@ -118,13 +177,10 @@ int main(int argc, char **argv)
          * is also given the buffer. */
         setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 
-        if (cfg.dlq_topic) {
-                dlq = ev_dlq_new(&cfg, &err, errstr, sizeof(errstr));
-                if (!dlq) {
-                        ev_log(EV_LOG_ERROR, "dead-letter topic %s: %s",
-                               cfg.dlq_topic, errstr);
-                        goto out;
-                }
+        sink_cnt = open_sinks(&cfg, sinks, &err, errstr, sizeof(errstr));
+        if (!sink_cnt) {
+                ev_log(EV_LOG_ERROR, "%s", errstr);
+                goto out;
         }
         src = ev_source_new(&cfg, &err, errstr, sizeof(errstr));
         if (!src) {
@@ -138,13 +194,15 @@ int main(int argc, char **argv)
         else
                 ev_log(EV_LOG_INFO, "consuming topic %s from %s as group %s",
                        cfg.topic, cfg.brokers, cfg.group);
-        if (dlq)
+        if (cfg.dlq_topic)
                 ev_log(EV_LOG_INFO, "toxic messages go to dead-letter topic %s",
                        cfg.dlq_topic);
-        ev_pipeline_init(&pl, stdout, dlq, &cfg.rules, cfg.late_threshold);
+        ev_pipeline_init(&pl, sinks, sink_cnt, cfg.dlq_topic != NULL,
+                         &cfg.rules, cfg.late_threshold, cfg.sink_timeout);
         err = consume(&cfg, src, &pl, errstr, sizeof(errstr));
-        /* Dead letters cut short by a stop request: their batch was
-         * released and comes back; the stop itself went as asked. */
+        /* Dead letters or a sink's retries cut short by a stop request:
+         * their batch was released and comes back; the stop itself went as
+         * asked. */
         if (err == EV_ERR_TRANSIENT && ev_signals_stop_requested()) {
                 ev_log(EV_LOG_WARN, "%s; stopping as asked", errstr);
                 err = EV_OK;
@@ -162,9 +220,11 @@ int main(int argc, char **argv)
                 ev_log(EV_LOG_WARN, "%s", errstr);
         ev_pipeline_summary(&pl.stats, summary, sizeof(summary));
         ev_log_pairs(EV_LOG_INFO, "Summary", summary);
+        ev_pipeline_free(&pl);
 out:
         ev_httpd_stop(httpd);
-        ev_dlq_free(dlq);
+        for (i = 0; i < sink_cnt; i++)
+                sinks[i]->ops->close(sinks[i]);
         ev_config_free(&cfg);
         return ev_err_exit_code(err);
 }

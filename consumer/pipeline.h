@@ -1,7 +1,7 @@
 /*
- * One batch through the consumer: validate each message, write its verdict,
- * flush, and only then acknowledge the batch. Keeps the counts that the
- * exit summary reports.
+ * One batch through the consumer: validate each message, report the toxic
+ * ones, hand the batch to every sink, and only then acknowledge it. Keeps
+ * the counts that the exit summary reports.
  */
 #ifndef EV_PIPELINE_H
 #define EV_PIPELINE_H
@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "dlq.h"
 #include "err.h"
 #include "event.h"
+#include "sink.h"
 #include "transport.h"
 
 /* Counts of acknowledged messages, except unacknowledged: the messages of
@@ -28,25 +28,39 @@ struct ev_pipeline_stats {
 };
 
 struct ev_pipeline {
-        FILE *out;                   /* valid events, borrowed */
-        struct ev_dlq *dlq;          /* toxic messages, borrowed; NULL: none */
+        struct ev_sink **sinks; /* borrowed, written in this order */
+        size_t sink_cnt;
+        bool dead_letters;           /* one sink is the dead-letter topic */
+        bool keep_events;            /* a sink wants the parsed events */
         struct ev_event_rules rules; /* copied */
         double late_ms;              /* the late threshold (any size) */
+        double sink_timeout;         /* seconds a sink's RETRY is retried */
+        struct ev_sink_item *items;  /* the batch in hand; owned */
+        size_t items_cap;
         struct ev_pipeline_stats stats;
 };
 
-/* Sets up pl to write valid events to out and dead letters to dlq (both
- * borrowed; dlq may be NULL), counting as late the valid events whose
- * timestamp is more than late_s older than their arrival. */
-void ev_pipeline_init(struct ev_pipeline *pl, FILE *out, struct ev_dlq *dlq,
-                      const struct ev_event_rules *rules, double late_s);
+/* Sets up pl to write each batch to sinks[0..cnt) (borrowed, and kept for
+ * pl's life), counting toxic messages as dead-lettered when one of them is
+ * the dead-letter topic, and as late the valid events whose time
+ * (ev_event_time_ms) is more than late_s older than their arrival. A sink
+ * that answers RETRY is retried for sink_timeout seconds. */
+void ev_pipeline_init(struct ev_pipeline *pl, struct ev_sink **sinks,
+                      size_t cnt, bool dead_letters,
+                      const struct ev_event_rules *rules, double late_s,
+                      double sink_timeout);
+
+/* Frees what pl owns (not the sinks). */
+void ev_pipeline_free(struct ev_pipeline *pl);
 
 /*
  * Processes msgs[0..cnt), which src handed out, and hands them back to src:
- * acknowledged when every output line was written, out flushed and every
- * dead letter confirmed; released unacknowledged (to be delivered again)
- * with errstr set otherwise: EV_ERR_IO when out failed, EV_ERR_TRANSIENT
- * when the dead-letter topic could not be written (ev_dlq_confirm).
+ * acknowledged when every sink has made the batch durable (write, then
+ * flush, answered OK); released unacknowledged (to be delivered again) with
+ * errstr set otherwise, with the error class of the sink that failed
+ * (EV_ERR_IO: stdout; EV_ERR_TRANSIENT: the dead-letter topic, or a sink
+ * still answering RETRY after sink_timeout or a stop request;
+ * EV_ERR_PERMANENT: a sink that cannot go on).
  */
 enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
                             struct ev_msg *msgs, size_t cnt, char *errstr,

@@ -6,7 +6,8 @@
 #
 #   scripts/compose-images.sh [DOCKER-COMPOSE-OPTION...]
 #
-# The names come from `docker-compose [OPTIONS] --profile pubsub config`, so
+# The names come from `docker-compose [OPTIONS] --profile pubsub --profile
+# postgres config`, so
 # .env, the environment and options such as --env-file FILE count as they
 # do for `up`:
 #   - DEBIAN_IMAGE (debian:bookworm-slim), the Dockerfile's base: the bare
@@ -17,7 +18,9 @@
 #     jars of scripts/kafka/pom.xml (Maven, ~/.m2: the jars kafka.sh runs);
 #   - PUBSUB_EMULATOR_IMAGE (Google's emulator image):
 #     scripts/stand-ins/pubsub-emulator, with the Pub/Sub emulator of this
-#     machine's Google Cloud SDK (as scripts/pubsub-emulator.sh finds it).
+#     machine's Google Cloud SDK (as scripts/pubsub-emulator.sh finds it);
+#   - POSTGRES_IMAGE (postgres:15): scripts/stand-ins/postgres, Debian's
+#     PostgreSQL 15, which its build installs from the base's Debian mirror.
 #
 # Idempotent and cached: an image is made only when the engine lacks that
 # name, or holds a stand-in made from other inputs (each stand-in carries a
@@ -49,18 +52,21 @@ source "$script_dir/lib/daemon.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/emulator.sh
 source "$script_dir/lib/emulator.sh"
 
-# image_names COMPOSE-OPTION...: prints "kafka NAME", "pubsub-emulator NAME"
-# and "base NAME", read from the compose file as `up` would see it.
+# image_names COMPOSE-OPTION...: prints "kafka NAME", "pubsub-emulator NAME",
+# "postgres NAME" and "base NAME", read from the compose file as `up` would
+# see it.
 image_names() {
   local out
-  out=$(cd "$repo_root" && docker-compose "$@" --profile pubsub config) ||
+  out=$(cd "$repo_root" && docker-compose "$@" --profile pubsub \
+    --profile postgres config) ||
     die "docker-compose config failed (see above)"
   awk '
     /^services:/ { in_services = 1; next }
     /^[^ ]/ { in_services = 0 }
     !in_services { next }
     /^  [^ ]/ { service = $1; sub(/:$/, "", service) }
-    /^    image: / && (service == "kafka" || service == "pubsub-emulator") {
+    /^    image: / && (service == "kafka" || service == "pubsub-emulator" ||
+                     service == "postgres") {
       print service, $2
     }
     /^        DEBIAN_IMAGE: / { print "base", $2 }
@@ -191,8 +197,22 @@ make_emulator() {
   log "made $name"
 }
 
+# Nothing from this machine but the build context: the packages come from
+# the base image's own Debian mirror, so the inputs are the base and the
+# stand-in's files.
+make_postgres() {
+  local name=$1 standin=$script_dir/stand-ins/postgres inputs
+  ! pulled "$name" || return 0
+  inputs="base=$(image_id "$base") files=$(hash_of "$standin")"
+  needed "$name" "$inputs" || return 0
+  log "making $name: a stand-in from Debian's postgresql-15..."
+  build_stand_in "$name" "$standin" "$inputs" \
+    "PostgreSQL stand-in: Debian 12's postgresql-15 behind the official image's entrypoint"
+  log "made $name"
+}
+
 main() {
-  local names kafka emulator t0=$SECONDS
+  local names kafka emulator postgres t0=$SECONDS
   command -v docker-compose >/dev/null || "$script_dir/setup.sh" --docker
   "$script_dir/docker.sh" start
   # One run at a time: two must not build the same stand-in at once. Not
@@ -203,12 +223,14 @@ main() {
   base=$(awk '$1 == "base" { print $2 }' <<<"$names")
   kafka=$(awk '$1 == "kafka" { print $2 }' <<<"$names")
   emulator=$(awk '$1 == "pubsub-emulator" { print $2 }' <<<"$names")
-  [[ -n $base && -n $kafka && -n $emulator ]] ||
+  postgres=$(awk '$1 == "postgres" { print $2 }' <<<"$names")
+  [[ -n $base && -n $kafka && -n $emulator && -n $postgres ]] ||
     die "could not read the image names from the compose file: '$names'"
   make_base "$base"
   make_kafka "$kafka"
   make_emulator "$emulator"
-  log "ready in $((SECONDS - t0)) s: $base, $kafka, $emulator"
+  make_postgres "$postgres"
+  log "ready in $((SECONDS - t0)) s: $base, $kafka, $emulator, $postgres"
 }
 
 main "$@"

@@ -3,10 +3,14 @@
 # missing, so demo.sh and test.sh work on a fresh Debian 12 machine.
 #
 #   scripts/setup.sh          build dependencies (compiler, CMake, librdkafka, jansson, cmocka, libcurl,
-#                             libmicrohttpd)
+#                             libmicrohttpd, libpq)
 #   scripts/setup.sh --kafka  also Java and Maven, to run the real broker (scripts/kafka.sh)
-#   scripts/setup.sh --test   also Java, Maven, kcat, python3 (with venv), openssl, valgrind and the
-#                             --fuzz packages, for scripts/test.sh
+#   scripts/setup.sh --postgres
+#                             also PostgreSQL 15 (server and psql) and kcat, for
+#                             scripts/postgres.sh and demo.sh --postgres
+#   scripts/setup.sh --test   also Java, Maven, kcat, python3 (with venv), openssl, valgrind,
+#                             PostgreSQL 15 (server and psql) and the --fuzz packages, for
+#                             scripts/test.sh
 #   scripts/setup.sh --fuzz   build dependencies and clang with libFuzzer, for scripts/fuzz.sh
 #   scripts/setup.sh --docker only docker.io, docker-compose and debootstrap, for
 #                             scripts/docker.sh and the compose test
@@ -21,9 +25,10 @@ log() { printf 'setup.sh: %s\n' "$*" >&2; }
 # gcc only recommends libc6-dev, the C library's headers and startup files
 # (crt1.o): without it nothing links on a bare Debian 12. The Pub/Sub
 # transport speaks HTTPS through libcurl and signs service-account JWTs with
-# OpenSSL's libcrypto. libmicrohttpd serves --metrics-addr.
+# OpenSSL's libcrypto. libmicrohttpd serves --metrics-addr. libpq talks to
+# PostgreSQL for the postgres sink and event-verify.
 build_pkgs=(gcc libc6-dev make cmake pkg-config librdkafka-dev libjansson-dev
-  libcmocka-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev)
+  libcmocka-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libpq-dev)
 kafka_pkgs=(default-jre-headless maven)
 # python3-venv: test.sh installs Google's Pub/Sub client into a virtualenv
 # for the interop test; openssl: the auth test makes RSA keys with the
@@ -31,6 +36,13 @@ kafka_pkgs=(default-jre-headless maven)
 # prometheus: its promtool checks the /metrics exposition. (The
 # Pub/Sub emulator is not in Debian: see scripts/pubsub-emulator.sh.)
 test_pkgs=(kcat python3 python3-venv openssl valgrind prometheus)
+# postgresql-15: the server scripts/postgres.sh runs for the postgres sink's
+# tests and demo.sh --postgres (initdb, postgres under
+# /usr/lib/postgresql/15/bin); postgresql-client-15: psql and pg_isready
+# there, which postgres.sh, the tests and the demo use (postgresql-15 depends
+# on it; named for what we call); kcat: the demo's tombstone (a keyed
+# message with no value, which event-producer does not send).
+postgres_pkgs=(postgresql-15 postgresql-client-15 kcat)
 # Debian's clang (14 on bookworm) has its sanitizer and libFuzzer runtimes in
 # libclang-rt-14-dev, which it only recommends: without it
 # -fsanitize=fuzzer cannot link.
@@ -42,11 +54,12 @@ docker_pkgs=(docker.io docker-compose debootstrap)
 case "${1:-}" in
   "") wanted=("${build_pkgs[@]}") ;;
   --kafka) wanted=("${build_pkgs[@]}" "${kafka_pkgs[@]}") ;;
+  --postgres) wanted=("${build_pkgs[@]}" "${postgres_pkgs[@]}") ;;
   --test) wanted=("${build_pkgs[@]}" "${kafka_pkgs[@]}" "${test_pkgs[@]}"
-    "${fuzz_pkgs[@]}") ;;
+    "${postgres_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   --fuzz) wanted=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
   --docker) wanted=("${docker_pkgs[@]}") ;;
-  *) log "usage: $0 [--kafka|--test|--fuzz|--docker]"; exit 64 ;;
+  *) log "usage: $0 [--kafka|--postgres|--test|--fuzz|--docker]"; exit 64 ;;
 esac
 
 # A machine may have Java, Maven or Docker from elsewhere (an SDK, a

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, on a fresh machine: install what is missing, build twice
 # (warnings as errors; then with AddressSanitizer + UBSan), start a real
-# Apache Kafka broker and the Google Cloud Pub/Sub emulator, install Google's
+# Apache Kafka broker, the Google Cloud Pub/Sub emulator and a PostgreSQL 15
+# server (for the postgres sink; scripts/postgres.sh), install Google's
 # Python Pub/Sub client for the interop test, run the whole ctest suite
 # against both builds, stop what was started. The slow suites run once,
 # with the first build only: the fresh-machine check (label fresh: a bare
@@ -18,8 +19,11 @@
 # Environment: KAFKA_PORT (default 19092, so a development broker on 9092 is
 # left alone), KAFKA_HOME_DIR (default <repo>/.kafka-test),
 # PUBSUB_EMULATOR_PORT (default 18085, leaving a development emulator on 8085
-# alone), PUBSUB_HOME_DIR (default <repo>/.pubsub-test), IT_PUBSUB_VENV (the
-# virtualenv for the Python client, default <repo>/.pubsub-venv).
+# alone), PUBSUB_HOME_DIR (default <repo>/.pubsub-test), POSTGRES_PORT
+# (default 15432, leaving a development server on 5432 alone),
+# POSTGRES_HOME_DIR (default <repo>/.postgres-test), IT_PUBSUB_VENV (the
+# virtualenv for the Python client, default <repo>/.pubsub-venv). The tests
+# get PG_DSN, the libpq connection string postgres.sh prints.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -67,6 +71,8 @@ export KAFKA_HOME_DIR=${KAFKA_HOME_DIR:-$repo_root/.kafka-test}
 export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
 export PUBSUB_EMULATOR_PORT=${PUBSUB_EMULATOR_PORT:-18085}
 export PUBSUB_HOME_DIR=${PUBSUB_HOME_DIR:-$repo_root/.pubsub-test}
+export POSTGRES_PORT=${POSTGRES_PORT:-15432}
+export POSTGRES_HOME_DIR=${POSTGRES_HOME_DIR:-$repo_root/.postgres-test}
 
 started=()
 # Stops everything that was started, even when one stop fails.
@@ -91,7 +97,17 @@ started+=(scripts/pubsub-emulator.sh)
   exit 1
 }
 export PUBSUB_EMULATOR_HOST=${emulator_env#export PUBSUB_EMULATOR_HOST=}
-log "Kafka at $KAFKA_BOOTSTRAP_SERVERS, Pub/Sub emulator at $PUBSUB_EMULATOR_HOST"
+# It prints `export PG_DSN='host=... user=...'`, the value in single quotes
+# (it has blanks and no quote of its own).
+postgres_env=$(scripts/postgres.sh start)
+started+=(scripts/postgres.sh)
+[[ $postgres_env == "export PG_DSN='"*"'" ]] || {
+  log "error: postgres.sh start printed '$postgres_env'"
+  exit 1
+}
+PG_DSN=${postgres_env#export PG_DSN=\'}
+export PG_DSN=${PG_DSN%\'}
+log "Kafka at $KAFKA_BOOTSTRAP_SERVERS, Pub/Sub emulator at $PUBSUB_EMULATOR_HOST, PostgreSQL at $PG_DSN"
 
 log "ctest in build"
 ctest --test-dir build --output-on-failure || status=1

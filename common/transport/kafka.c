@@ -4,6 +4,7 @@
  * Knows nothing of validation or output.
  */
 #include "kafka.h"
+#include "kafka_conf.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -179,11 +180,10 @@ static bool is_secret(const char *key)
         return false;
 }
 
-/* Applies NULL-terminated key/value pairs, then the user's -X properties. */
-static rd_kafka_conf_t *new_conf(const struct ev_config *cfg,
-                                 const char *const *defaults,
-                                 const char *const *protected_keys,
-                                 char *errstr, size_t errstr_size)
+rd_kafka_conf_t *ev_kafka_conf_new(const struct ev_config *cfg,
+                                   const char *const *defaults,
+                                   const char *const *protected_keys,
+                                   char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         char rkerr[512];
@@ -486,7 +486,8 @@ struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
                 goto err;
         }
         *err = EV_ERR_CONFIG;
-        conf = new_conf(cfg, defaults, consumer_protected, errstr, errstr_size);
+        conf = ev_kafka_conf_new(cfg, defaults, consumer_protected, errstr,
+                                 errstr_size);
         if (!conf)
                 goto err;
         rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -684,9 +685,9 @@ struct ev_publisher *ev_kafka_publisher_new(const struct ev_config *cfg,
         kp->dr_cb = dr_cb;
         kp->opaque = opaque;
         *err = EV_ERR_CONFIG;
-        conf =
-            new_conf(cfg, defaults, dead_letter ? dead_letter_protected : NULL,
-                     errstr, errstr_size);
+        conf = ev_kafka_conf_new(cfg, defaults,
+                                 dead_letter ? dead_letter_protected : NULL,
+                                 errstr, errstr_size);
         if (!conf)
                 goto err;
         rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);

@@ -1,6 +1,7 @@
 /*
  * The Kafka transport: librdkafka behind the ev_source and ev_publisher
- * interfaces. The only module that includes rdkafka.h.
+ * interfaces (and, for event-verify, kafka_reader.h). Its files are the
+ * only ones that include rdkafka.h.
  */
 #ifndef EV_KAFKA_H
 #define EV_KAFKA_H

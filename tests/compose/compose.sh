@@ -7,8 +7,8 @@
 #      (scripts/docker.sh; stopped again at the end, and only then);
 #   2. makes the images no registry serves here (scripts/compose-images.sh);
 #   3. checks that docker-compose accepts the files: docker-compose.yml, its
-#      pubsub profile, docker-compose.gcp.yml (and that the latter's secret
-#      reaches the container read-only, at CREDENTIALS_PATH);
+#      pubsub and postgres profiles, docker-compose.gcp.yml (and that the
+#      latter's secret reaches the container read-only, at CREDENTIALS_PATH);
 #   4. Kafka: `docker-compose up --build -d`, waits until the broker and the
 #      consumer are healthy and the producer has exited 0, then asserts that
 #      the consumer's log holds exactly the 10 valid events (its stdout) and
@@ -16,7 +16,13 @@
 #      10 valid, 3 toxic) answer from another container on the compose
 #      network and on the published loopback port; `docker-compose down -v`;
 #   5. the same with the pubsub profile (the emulator, pubsub-consumer,
-#      pubsub-producer).
+#      pubsub-producer);
+#   6. the same with the postgres profile (the broker, the topic, the
+#      producer, PostgreSQL and pg-consumer, which writes to stdout and to
+#      PostgreSQL), and, once its table holds 10 rows, asserts with psql in
+#      the postgres container that the table is exactly the 10 valid events
+#      pg-consumer printed (as JSON; each valid, under the event_id of its
+#      topic, partition and offset) and that no tombstone is recorded.
 #
 # Each run is a compose project of its own (event-ingest-test-PID-...), with
 # free loopback ports and its own env file (the repository's .env and the
@@ -33,6 +39,9 @@ readonly repo_root
 readonly docker_sh=$repo_root/scripts/docker.sh
 readonly check_py=$repo_root/tests/integration/check.py
 readonly project_prefix=event-ingest-test-
+# Every profile, for the commands that must see every service a project
+# may have (ps, logs, run, and the `down` of a project left behind).
+readonly all_profiles=(--profile pubsub --profile postgres)
 wait_s=${COMPOSE_TEST_TIMEOUT:-180}
 [[ $wait_s =~ ^[1-9][0-9]*$ ]] ||
   { echo "COMPOSE_TEST_TIMEOUT must be a whole number of seconds" >&2; exit 1; }
@@ -120,7 +129,7 @@ remove_stale_projects() {
     pid=${pid%%-*}
     if ! is_live_process "$pid" tests/compose/compose.sh; then
       log "taking down $name, left by an earlier run"
-      down "$name" --profile pubsub ||
+      down "$name" "${all_profiles[@]}" ||
         fail "could not take down $name, left by an earlier run"
     fi
   done
@@ -130,7 +139,7 @@ remove_stale_projects() {
 # else its state ("exited 0", "running").
 state() {
   local id
-  id=$(dc "$1" --profile pubsub ps -q "$2" 2>/dev/null) || return 0
+  id=$(dc "$1" "${all_profiles[@]}" ps -q "$2" 2>/dev/null) || return 0
   [[ -n $id ]] || return 0
   docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{if eq .State.Status "exited"}} {{.State.ExitCode}}{{end}}{{end}}' "$id"
 }
@@ -154,7 +163,7 @@ wait_until() {
     ((rc != 0)) || return 0
     if ((rc == 2 || SECONDS > deadline)); then
       ((rc == 2)) || log "not within ${wait_s}s (COMPOSE_TEST_TIMEOUT)"
-      show_logs "$project" --profile pubsub
+      show_logs "$project" "${all_profiles[@]}"
       fail "$what"
     fi
     sleep 1
@@ -187,7 +196,7 @@ exited_ok() {
 # 3 error lines (or more).
 logged_all() {
   local out=$tmp/$2.progress events errors
-  dc "$1" --profile pubsub logs --no-color --no-log-prefix "$2" >"$out" 2>&1 ||
+  dc "$1" "${all_profiles[@]}" logs --no-color --no-log-prefix "$2" >"$out" 2>&1 ||
     return 1
   events=$(grep -c '^{' "$out" || true)
   errors=$(grep -c '^ERROR: ' "$out" || true)
@@ -200,7 +209,7 @@ logged_all() {
 # prints /metrics.
 endpoint() {
   local url=http://$2:9100
-  dc "$1" --profile pubsub run --rm --no-deps -T --entrypoint curl "$2" \
+  dc "$1" "${all_profiles[@]}" run --rm --no-deps -T --entrypoint curl "$2" \
     -fsS --fail-early --max-time 10 -o /dev/null "$url/healthz" \
     -o /dev/null "$url/readyz" "$url/metrics" 2>"$tmp/run.log" || {
     cat "$tmp/run.log" >&2
@@ -215,6 +224,51 @@ import sys, urllib.request
 with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
     sys.stdout.write(r.read().decode())
 ' "http://127.0.0.1:$1$2"
+}
+
+# pg PROJECT SQL: psql in the project's postgres container, on its socket
+# as the database's owner; rows unaligned, one a line, fields split by |.
+pg() {
+  dc "$1" --profile postgres exec -T postgres psql -X -q -At \
+    -v ON_ERROR_STOP=1 -U eventingest -d eventingest -c "$2"
+}
+
+# table_written PROJECT: 0 once pg-consumer's table holds 10 rows (or more).
+table_written() {
+  local n
+  n=$(pg "$1" "SELECT count(*) FROM log_events" 2>/dev/null) || return 1
+  ((n >= 10))
+}
+
+# check_table NAME PROJECT: the table is exactly the 10 valid events the
+# consumer printed (in $tmp/NAME.stdout), each under the event_id the sink
+# gives an event without one (topic/partition/offset), valid, from the
+# topic; and no tombstone is recorded.
+check_table() {
+  local name=$1 project=$2 n
+  wait_until "$project" "$name: pg-consumer did not write 10 rows to log_events" \
+    table_written "$project"
+  n=$(pg "$project" "SELECT count(*), count(DISTINCT event_id), bool_and(is_valid),
+      bool_and(source_topic = 'log-events' AND event_id = source_topic || '/' ||
+               source_partition || '/' || source_offset),
+      bool_and(event_time = (payload->>'timestamp')::timestamptz),
+      (SELECT count(*) FROM log_events__tombstones)
+      FROM log_events") || fail "$name: psql on log_events failed"
+  [[ $n == "10|10|t|t|t|0" ]] ||
+    fail "$name: log_events: rows|ids|valid|ids from offsets|event_time|tombstones is $n, not 10|10|t|t|t|0"
+  pg "$project" "SELECT payload FROM log_events" >"$tmp/$name.table" ||
+    fail "$name: psql on log_events failed"
+  # As JSON, in any order: jsonb keeps neither the key order nor the blanks.
+  python3 -c '
+import json, sys
+def load(path):
+    with open(path) as f:
+        return sorted(json.dumps(json.loads(l), sort_keys=True) for l in f if l.strip())
+printed, stored = load(sys.argv[1]), load(sys.argv[2])
+if printed != stored:
+    sys.exit("printed:\n  " + "\n  ".join(printed) + "\nstored:\n  " + "\n  ".join(stored))
+' "$tmp/$name.stdout" "$tmp/$name.table" ||
+    fail "$name: log_events' payloads are not the 10 events pg-consumer printed"
 }
 
 # scenario NAME BROKER CONSUMER PRODUCER METRICS-PORT [PROFILE-ARGS...] --
@@ -291,6 +345,10 @@ scenario() {
   # And on the port published on loopback.
   host_get "$port" /healthz >/dev/null ||
     fail "$name: GET http://127.0.0.1:$port/healthz failed"
+  if [[ $name == postgres ]]; then
+    check_table "$name" "$project"
+    log "$name: log_events holds exactly the 10 valid events"
+  fi
 
   down "$project" "${profile[@]}" || fail "$name: docker-compose down -v failed"
   unset 'projects[-1]'
@@ -313,11 +371,15 @@ main() {
   metrics_port=$(free_port)
   emulator_port=$(free_port)
   pubsub_metrics_port=$(free_port)
+  postgres_port=$(free_port)
+  pg_metrics_port=$(free_port)
   cat >"$tmp/compose.env" <<EOF
 KAFKA_HOST_PORT=$kafka_port
 METRICS_HOST_PORT=$metrics_port
 PUBSUB_EMULATOR_HOST_PORT=$emulator_port
 PUBSUB_METRICS_HOST_PORT=$pubsub_metrics_port
+POSTGRES_HOST_PORT=$postgres_port
+PG_METRICS_HOST_PORT=$pg_metrics_port
 EOF
   # After the env file, which `down` reads.
   remove_stale_projects
@@ -330,6 +392,8 @@ EOF
   dc check config -q || fail "docker-compose.yml: docker-compose config failed"
   dc check --profile pubsub config -q ||
     fail "docker-compose.yml, profile pubsub: docker-compose config failed"
+  dc check --profile postgres config -q ||
+    fail "docker-compose.yml, profile postgres: docker-compose config failed"
   key=$tmp/key.json
   echo '{"type": "service_account"}' >"$key"
   chmod 0644 "$key"
@@ -337,7 +401,7 @@ EOF
     >>"$tmp/compose.env"
   dc check -f docker-compose.gcp.yml config -q ||
     fail "docker-compose.gcp.yml: docker-compose config failed"
-  log "config: docker-compose.yml, its pubsub profile and docker-compose.gcp.yml accepted"
+  log "config: docker-compose.yml, its pubsub and postgres profiles and docker-compose.gcp.yml accepted"
 
   # Kafka: exactly the user's `docker-compose up --build`; Pub/Sub: the
   # profile's services only, to leave the broker out.
@@ -345,6 +409,10 @@ EOF
   scenario pubsub pubsub-emulator pubsub-consumer pubsub-producer \
     "$pubsub_metrics_port" --profile pubsub -- \
     pubsub-emulator pubsub-consumer pubsub-producer
+  # PostgreSQL: the profile's services and what pg-consumer needs, without
+  # the first consumer (the images are the Kafka scenario's, from the cache).
+  scenario postgres kafka pg-consumer producer "$pg_metrics_port" \
+    --profile postgres -- kafka kafka-topic producer postgres pg-consumer
   # docker-compose.gcp.yml's secret: mounted read-only where
   # CREDENTIALS_PATH says, readable by the binaries' user (no network use).
   projects+=("$project_prefix$$-gcp -f docker-compose.gcp.yml")
@@ -361,7 +429,7 @@ EOF
     fail "docker-compose.gcp.yml: down failed"
   unset 'projects[-1]'
   log "gcp: the key is mounted read-only at CREDENTIALS_PATH"
-  log "ok: docker-compose up, Kafka and Pub/Sub, in $((SECONDS - t0)) s"
+  log "ok: docker-compose up, Kafka, Pub/Sub and PostgreSQL, in $((SECONDS - t0)) s"
 }
 
 main "$@"

@@ -1,6 +1,7 @@
 /*
  * libFuzzer target: ev_config_parse on a command line and an environment
- * built from the input. Byte 0 picks the role (bit 0: producer); the rest
+ * built from the input. Byte 0 picks the role (bit 1: verify, else bit 0:
+ * producer, else consumer); the rest
  * splits at NUL bytes into at most 64 tokens. A token "NAME=value" whose
  * NAME is one of the settings' variables goes into the environment; every
  * other token is an argument. The variables are cleared before and after
@@ -17,11 +18,12 @@
 
 #include "check.h"
 #include "config.h"
+#include "pgrow.h"
 
 #define MAX_TOKENS 64
 #define MAX_VARS   64
 
-/* Every variable the settings read, found in both roles' --help text,
+/* Every variable the settings read, found in every role's --help text,
  * which the settings table in common/config.c drives: a new setting is
  * fuzzed without a change here. */
 static char *vars[MAX_VARS];
@@ -100,14 +102,17 @@ static void check_config(const struct ev_config *cfg)
         n += touch(cfg->pubsub_topic) + touch(cfg->subscription);
         n += touch(cfg->credentials) + touch(cfg->emulator_host);
         n += touch(cfg->pubsub_endpoint) + touch(cfg->input);
-        n += touch(cfg->group);
+        n += touch(cfg->group) + touch(cfg->pg_dsn) + touch(cfg->pg_table);
+        n += touch(cfg->pg_route_by) + touch(cfg->source);
         for (i = 0; i < cfg->props_cnt; i++)
                 n += touch(cfg->props[i].key) + touch(cfg->props[i].value);
         (void)n;
         if (cfg->action != EV_CONFIG_RUN)
                 return;
-        if (cfg->role == EV_ROLE_CONSUMER && cfg->rules.max_payload_bytes < 1)
+        if (cfg->role != EV_ROLE_PRODUCER && cfg->rules.max_payload_bytes < 1)
                 fuzz_fail("max_payload_bytes 0 accepted");
+        if (cfg->role != EV_ROLE_PRODUCER && !ev_pgrow_table_ok(cfg->pg_table))
+                fuzz_fail("table name '%s' accepted", cfg->pg_table);
         if (cfg->transport == EV_TRANSPORT_PUBSUB &&
             (!cfg->project || cfg->ack_deadline < 10 ||
              cfg->ack_deadline > 600))
@@ -125,6 +130,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         (void)argv;
         find_vars(EV_ROLE_PRODUCER);
         find_vars(EV_ROLE_CONSUMER);
+        find_vars(EV_ROLE_VERIFY);
         /* The table has some 25: far fewer means the --help text changed
          * its form, and the environment would go unfuzzed. */
         if (vars_cnt < 20)
@@ -147,7 +153,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (size == 0)
                 return 0;
-        role = data[0] & 1 ? EV_ROLE_PRODUCER : EV_ROLE_CONSUMER;
+        role = data[0] & 2   ? EV_ROLE_VERIFY
+               : data[0] & 1 ? EV_ROLE_PRODUCER
+                             : EV_ROLE_CONSUMER;
         argv[argc++] = prog;
         for (start = 1; start < size && ntok < MAX_TOKENS;) {
                 const uint8_t *nul = memchr(data + start, 0, size - start);

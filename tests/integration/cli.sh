@@ -97,4 +97,13 @@ expect_error 64 "--dlq-topic is the topic consumed (or matches its pattern)" \
 # The dead-letter guarantee's producer settings are not the user's to lower.
 expect_error 78 "-X acks: set by event-ingest itself" "$CONSUMER" \
   --dlq-topic events.dlq -X acks=1
+# The sinks' settings.
+expect_error 64 "--sink" "$CONSUMER" --sink file
+expect_error 64 "SINKS" env SINKS=stdout,,postgres "$CONSUMER"
+expect_error 64 "--sink-timeout" "$CONSUMER" --sink-timeout later
+expect_error 64 "--pg-table" "$CONSUMER" --sink postgres --pg-table 'Log"Events'
+expect_error 64 "PG_TABLE" env PG_TABLE=public.events "$CONSUMER"
+# Nothing listens on port 1: the database is down at startup.
+expect_error 69 "postgres sink: connecting to PostgreSQL" "$CONSUMER" \
+  --sink postgres --pg-dsn 'host=127.0.0.1 port=1 connect_timeout=5'
 log "ok: help, version and every usage error behave"

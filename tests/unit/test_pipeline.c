@@ -300,6 +300,29 @@ static enum ev_err run_batch(struct ev_pipeline *pl, struct fake_source *fake,
 }
 
 /* Lines (newlines) in s. */
+/* pl with one sink: stdout's, writing to out. */
+static void stdout_pipeline(struct ev_pipeline *pl, FILE *out,
+                            const struct ev_event_rules *r)
+{
+        struct ev_sink **sinks = malloc(sizeof(*sinks));
+
+        assert_non_null(sinks);
+        sinks[0] = ev_sink_stdout_new(out);
+        assert_non_null(sinks[0]);
+        ev_pipeline_init(pl, sinks, 1, false, r, 30, 0);
+}
+
+/* Closes pl's sinks and frees pl. */
+static void pipeline_done(struct ev_pipeline *pl)
+{
+        size_t i;
+
+        for (i = 0; i < pl->sink_cnt; i++)
+                pl->sinks[i]->ops->close(pl->sinks[i]);
+        free(pl->sinks);
+        ev_pipeline_free(pl);
+}
+
 static size_t count_lines(const char *s)
 {
         size_t n = 0;
@@ -382,7 +405,7 @@ static void test_pipeline_mixed_batch(void **state)
         once_len = want_len;
         memcpy(want + once_len, want, once_len);
 
-        ev_pipeline_init(&pl, out, NULL, &rules, 30);
+        stdout_pipeline(&pl, out, &rules);
         /* Two batches: the stats add up, the output appends. */
         for (round = 1; round <= 2; round++) {
                 struct fake_source fake;
@@ -441,6 +464,7 @@ static void test_pipeline_mixed_batch(void **state)
                         assert_non_null(line);
                 }
         }
+        pipeline_done(&pl);
         fclose(out);
         free(want);
 }
@@ -513,7 +537,7 @@ static void test_pipeline_line_breaks(void **state)
                 fake.want = want;
                 fake.want_len = line_len + 1;
                 fake_add(&fake, line_cases[i].payload, line_cases[i].len, i);
-                ev_pipeline_init(&pl, out, NULL, &rules, 30);
+                stdout_pipeline(&pl, out, &rules);
                 if (run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                               sizeof(err_buf)) != EV_OK ||
                     pl.stats.valid != 1 ||
@@ -521,6 +545,7 @@ static void test_pipeline_line_breaks(void **state)
                         print_error("case '%s': not one valid event: %s\n",
                                     name, err_buf);
                         failed++;
+                        pipeline_done(&pl);
                         fake_free(&fake);
                         fclose(out);
                         continue;
@@ -542,6 +567,7 @@ static void test_pipeline_line_breaks(void **state)
                 json_decref(sent);
                 json_decref(shown);
                 free(got);
+                pipeline_done(&pl);
                 fake_free(&fake);
                 fclose(out);
         }
@@ -594,7 +620,7 @@ static void test_pipeline_ack_after_flush(void **state)
                 }
                 fake.want = want;
                 fake.want_len = want_len;
-                ev_pipeline_init(&pl, out, NULL, &rules, 30);
+                stdout_pipeline(&pl, out, &rules);
                 if (run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                               sizeof(err_buf)) != EV_OK) {
                         print_error("case '%s': failed: %s\n", cases[i].name,
@@ -612,6 +638,7 @@ static void test_pipeline_ack_after_flush(void **state)
                 }
                 free(got);
                 free(want);
+                pipeline_done(&pl);
                 fake_free(&fake);
                 fclose(out);
         }
@@ -664,7 +691,7 @@ static void test_pipeline_output_failure(void **state)
                         else
                                 fake_add(&fake, BYTES(MSG("hi")), v + 1);
                 }
-                ev_pipeline_init(&pl, out, NULL, &rules, 30);
+                stdout_pipeline(&pl, out, &rules);
                 err = run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                                 sizeof(err_buf));
                 if (err != EV_ERR_IO) {
@@ -688,6 +715,7 @@ static void test_pipeline_output_failure(void **state)
                                     pl.stats.unacknowledged, fake.cnt);
                         failed++;
                 }
+                pipeline_done(&pl);
                 fake_free(&fake);
                 fclose(out);
         }
@@ -811,7 +839,7 @@ static void test_pipeline_toxic_reports(void **state)
                 fake_init(&fake, out);
                 fake.want = "";
                 fake_add(&fake, c->payload, c->len, 100 + i);
-                ev_pipeline_init(&pl, out, NULL, &rules, 30);
+                stdout_pipeline(&pl, out, &rules);
                 if (run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                               sizeof(err_buf)) != EV_OK ||
                     !fake_check(&fake, FAKE_ACKED, c->name)) {
@@ -835,6 +863,7 @@ static void test_pipeline_toxic_reports(void **state)
                         failed++;
                 }
                 free(got);
+                pipeline_done(&pl);
                 fake_free(&fake);
                 fclose(out);
         }
@@ -842,7 +871,7 @@ static void test_pipeline_toxic_reports(void **state)
         assert_int_equal(failed, 0);
 }
 
-/* A long payload shows at most EV_SINK_EXCERPT_BYTES of its bytes, then its
+/* A long payload shows at most EV_REPORT_EXCERPT_BYTES of its bytes, then its
  * total length. */
 static void test_pipeline_toxic_excerpt(void **state)
 {
@@ -893,12 +922,13 @@ static void test_pipeline_toxic_excerpt(void **state)
 
                 fake_init(&fake, NULL);
                 fake_add(&fake, payload, cases[i].len, 7);
-                ev_pipeline_init(&pl, stdout, NULL, &big, 30);
+                stdout_pipeline(&pl, stdout, &big);
                 if (run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                               sizeof(err_buf)) != EV_OK ||
                     !check_report(cases[i].name, err_buf, strlen(err_buf),
                                   NOT_JSON, excerpt, NULL, 7))
                         failed++;
+                pipeline_done(&pl);
                 fake_free(&fake);
                 free(excerpt);
                 free(payload);
@@ -986,10 +1016,11 @@ static void test_pipeline_init(void **state)
 
         (void)state;
         memset(&pl, 0x5a, sizeof(pl));
-        ev_pipeline_init(&pl, stdout, NULL, &local, 30);
+        stdout_pipeline(&pl, stdout, &local);
         local.schema = false;
         local.max_payload_bytes = 1;
-        assert_ptr_equal(pl.out, stdout);
+        assert_int_equal(pl.sink_cnt, 1);
+        assert_false(pl.keep_events);
         assert_int_equal(pl.stats.consumed, 0);
         assert_int_equal(pl.stats.valid, 0);
         assert_int_equal(pl.stats.toxic, 0);
@@ -1004,7 +1035,236 @@ static void test_pipeline_init(void **state)
                          EV_OK);
         assert_int_equal(pl.stats.by_reason[EV_REASON_MISSING_FIELD], 1);
         assert_true(fake_check(&fake, FAKE_ACKED, "init"));
+        pipeline_done(&pl);
         fake_free(&fake);
+}
+
+/* An in-memory sink that answers from a script: one result per try (the
+ * last one repeats), failing in write or in flush, and records what it was
+ * handed and whether the source had already been answered. */
+struct memory_sink {
+        struct ev_sink sink; /* first: the ops cast back from it */
+        const struct fake_source *fake;
+        enum ev_sink_result script[4];
+        size_t script_len;
+        bool fail_in_write;
+        enum ev_err err; /* the class of an ERROR */
+        unsigned writes;
+        unsigned flushes;
+        unsigned acked_before; /* tries that found the batch acknowledged */
+        size_t valid, toxic, tombstones, roots;
+};
+
+static enum ev_sink_result memory_next(struct memory_sink *m, enum ev_err *err,
+                                       char *errstr, size_t errstr_size)
+{
+        unsigned try = m->writes - 1;
+        enum ev_sink_result r =
+            m->script[try < m->script_len ? try : m->script_len - 1];
+
+        if (r != EV_SINK_OK) {
+                *err = r == EV_SINK_RETRY ? EV_ERR_TRANSIENT : m->err;
+                snprintf(errstr, errstr_size, "memory sink: try %u failed",
+                         try + 1);
+        }
+        return r;
+}
+
+static enum ev_sink_result memory_write(struct ev_sink *sink,
+                                        const struct ev_sink_batch *batch,
+                                        enum ev_err *err, char *errstr,
+                                        size_t errstr_size)
+{
+        struct memory_sink *m = (struct memory_sink *)sink;
+        size_t i;
+
+        m->writes++;
+        if (m->fake->ack_calls)
+                m->acked_before++;
+        m->valid = m->toxic = m->tombstones = m->roots = 0;
+        for (i = 0; i < batch->cnt; i++) {
+                const struct ev_sink_item *item = &batch->items[i];
+
+                m->valid += item->kind == EV_SINK_VALID;
+                m->toxic += item->kind == EV_SINK_TOXIC;
+                m->tombstones += item->kind == EV_SINK_TOMBSTONE;
+                m->roots += item->root != NULL;
+        }
+        if (m->fail_in_write)
+                return memory_next(m, err, errstr, errstr_size);
+        return EV_SINK_OK;
+}
+
+static enum ev_sink_result memory_flush(struct ev_sink *sink, enum ev_err *err,
+                                        char *errstr, size_t errstr_size)
+{
+        struct memory_sink *m = (struct memory_sink *)sink;
+
+        m->flushes++;
+        if (m->fake->ack_calls)
+                m->acked_before++;
+        if (m->fail_in_write)
+                return EV_SINK_OK;
+        return memory_next(m, err, errstr, errstr_size);
+}
+
+static void memory_close(struct ev_sink *sink)
+{
+        (void)sink;
+}
+
+static const struct ev_sink_ops memory_ops = {
+    .name = "memory",
+    .write = memory_write,
+    .flush = memory_flush,
+    .close = memory_close,
+};
+
+static const struct ev_sink_ops memory_events_ops = {
+    .name = "memory",
+    .wants_events = true,
+    .write = memory_write,
+    .flush = memory_flush,
+    .close = memory_close,
+};
+
+/* One valid event, one toxic message and one tombstone. */
+static void add_three(struct fake_source *fake)
+{
+        fake_add(fake, BYTES(MSG("kept")), 1);
+        fake_add(fake, BYTES("{oops"), 2);
+        fake_add(fake, NULL, 0, 3);
+}
+
+/* Two sinks, scripted: the batch is acknowledged only when both answered
+ * OK, after both were done with it; an ERROR or a RETRY past the timeout
+ * releases it with the error's class; a RETRY is written again, whole. */
+static void test_pipeline_sinks(void **state)
+{
+        static const struct {
+                const char *name;
+                enum ev_sink_result first[3], second[3];
+                size_t first_len, second_len;
+                bool in_write;
+                double timeout;
+                enum ev_err want;
+                unsigned second_writes;
+        } cases[] = {
+            {"both ok", {EV_SINK_OK}, {EV_SINK_OK}, 1, 1, false, 0, EV_OK, 1},
+            {"second error",
+             {EV_SINK_OK},
+             {EV_SINK_ERROR},
+             1,
+             1,
+             false,
+             0,
+             EV_ERR_PERMANENT,
+             1},
+            {"first error in write",
+             {EV_SINK_ERROR},
+             {EV_SINK_OK},
+             1,
+             1,
+             true,
+             0,
+             EV_ERR_PERMANENT,
+             0},
+            {"retry then ok",
+             {EV_SINK_OK},
+             {EV_SINK_RETRY, EV_SINK_OK},
+             1,
+             2,
+             false,
+             30,
+             EV_OK,
+             2},
+            {"retry in write then ok",
+             {EV_SINK_OK},
+             {EV_SINK_RETRY, EV_SINK_OK},
+             1,
+             2,
+             true,
+             30,
+             EV_OK,
+             2},
+            {"retry past the timeout",
+             {EV_SINK_OK},
+             {EV_SINK_RETRY},
+             1,
+             1,
+             false,
+             0,
+             EV_ERR_TRANSIENT,
+             1},
+            {"retry then error",
+             {EV_SINK_OK},
+             {EV_SINK_RETRY, EV_SINK_ERROR},
+             1,
+             2,
+             false,
+             30,
+             EV_ERR_PERMANENT,
+             2},
+        };
+        size_t i, failed = 0;
+
+        (void)state;
+        for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct memory_sink first = {.sink.ops = &memory_ops},
+                                   second = {.sink.ops = &memory_events_ops};
+                struct ev_sink *sinks[] = {&first.sink, &second.sink};
+                char err_buf[CAPTURE_MAX], errstr[128] = ERRSTR_SET;
+                struct fake_source fake;
+                struct ev_pipeline pl;
+                enum ev_err err;
+                bool ok;
+
+                fake_init(&fake, NULL);
+                add_three(&fake);
+                first.fake = second.fake = &fake;
+                memcpy(first.script, cases[i].first, sizeof(first.script));
+                first.script_len = cases[i].first_len;
+                memcpy(second.script, cases[i].second, sizeof(second.script));
+                second.script_len = cases[i].second_len;
+                first.fail_in_write = second.fail_in_write = cases[i].in_write;
+                first.err = second.err = EV_ERR_PERMANENT;
+                ev_pipeline_init(&pl, sinks, 2, false, &rules, 30,
+                                 cases[i].timeout);
+                err = run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
+                                sizeof(err_buf));
+                ok = err == cases[i].want &&
+                     fake_check(&fake, err ? FAKE_RELEASED : FAKE_ACKED,
+                                cases[i].name) &&
+                     first.acked_before == 0 && second.acked_before == 0 &&
+                     second.writes == cases[i].second_writes &&
+                     (err ? strstr(errstr, "memory sink: try") != NULL
+                          : !strcmp(errstr, ERRSTR_SET)) &&
+                     pl.stats.unacknowledged == (err ? 3 : 0) &&
+                     pl.stats.consumed == (err ? 0 : 3);
+                /* Each sink sees the whole batch, with the parsed event
+                 * that one of them asked for. */
+                ok = ok && first.valid == 1 && first.toxic == 1 &&
+                     first.tombstones == 1 && first.roots == 1 &&
+                     (!second.writes ||
+                      (second.valid == 1 && second.toxic == 1 &&
+                       second.tombstones == 1 && second.roots == 1));
+                /* A retry is said once per pause; giving up is not. */
+                ok = ok && (strstr(err_buf, "retrying in") != NULL) ==
+                               (second.writes > 1);
+                if (!ok) {
+                        print_error("case '%s': err %d (%s), writes %u/%u, "
+                                    "acked before %u/%u\n%s",
+                                    cases[i].name, (int)err, errstr,
+                                    first.writes, second.writes,
+                                    first.acked_before, second.acked_before,
+                                    err_buf);
+                        failed++;
+                }
+                ev_pipeline_free(&pl);
+                fake_free(&fake);
+        }
+        print_message("%zu cases, %zu failed\n", i, failed);
+        assert_int_equal(failed, 0);
 }
 
 int main(void)
@@ -1018,6 +1278,7 @@ int main(void)
             cmocka_unit_test(test_pipeline_toxic_excerpt),
             cmocka_unit_test(test_pipeline_summary),
             cmocka_unit_test(test_pipeline_init),
+            cmocka_unit_test(test_pipeline_sinks),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

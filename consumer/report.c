@@ -1,10 +1,9 @@
 /*
- * The consumer's two outputs. Owns no memory beyond the stack; the
- * stdout FILE and its buffering belong to the caller.
+ * The stderr report of toxic messages. Owns no memory beyond the stack.
  */
-#include "sink.h"
+#include "report.h"
 
-#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "escape.h"
@@ -13,35 +12,6 @@
 /* The "key=value" pairs of a transport's description of a message
  * position, at most. */
 #define WHERE_FIELDS_MAX 4
-
-static enum ev_err write_failed(char *errstr, size_t errstr_size)
-{
-        snprintf(errstr, errstr_size, "writing to stdout: %s", strerror(errno));
-        return EV_ERR_IO;
-}
-
-enum ev_err ev_sink_write_valid(FILE *out, const char *payload, size_t len,
-                                char *errstr, size_t errstr_size)
-{
-        size_t start = 0, i;
-
-        /* Usually there is no line break: one fwrite, checked by memchr. */
-        if (memchr(payload, '\n', len) || memchr(payload, '\r', len)) {
-                for (i = 0; i < len; i++) {
-                        if (payload[i] != '\n' && payload[i] != '\r')
-                                continue;
-                        if (fwrite(payload + start, 1, i - start, out) !=
-                                i - start ||
-                            putc(' ', out) == EOF)
-                                return write_failed(errstr, errstr_size);
-                        start = i + 1;
-                }
-        }
-        if (fwrite(payload + start, 1, len - start, out) != len - start ||
-            putc('\n', out) == EOF)
-                return write_failed(errstr, errstr_size);
-        return EV_OK;
-}
 
 /* The same report as a structured record: the escaped excerpt, the
  * payload's size, the verdict, and where's "key=value" pairs as fields of
@@ -76,15 +46,15 @@ static void report_fields(const char *excerpt, size_t len,
                       fields, n);
 }
 
-void ev_sink_report_toxic(const char *payload, size_t len,
-                          const struct ev_verdict *verdict, const char *where)
+void ev_report_toxic(const char *payload, size_t len,
+                     const struct ev_verdict *verdict, const char *where)
 {
-        char excerpt[EV_SINK_EXCERPT_BYTES * EV_ESCAPE_MAX_RATIO + 1];
+        char excerpt[EV_REPORT_EXCERPT_BYTES * EV_ESCAPE_MAX_RATIO + 1];
         char detail[sizeof(verdict->detail) * EV_ESCAPE_MAX_RATIO + 1];
         char total[48] = "";
         size_t shown;
 
-        shown = ev_escape(payload, len, EV_SINK_EXCERPT_BYTES,
+        shown = ev_escape(payload, len, EV_REPORT_EXCERPT_BYTES,
                           EV_ESCAPE_BACKSLASH, excerpt, sizeof(excerpt));
         if (shown < len)
                 snprintf(total, sizeof(total), "... [%zu bytes total]", len);
