@@ -96,8 +96,10 @@ static enum ev_err failed(struct ev_pg *pg, PGresult *r, char *errstr,
         else
                 snprintf(errstr, errstr_size, "connection lost: %s",
                          line[0] ? line : "no answer");
+        /* The copy: state points into r. */
         PQclear(r);
-        return ev_pgrow_transient(state) ? EV_ERR_TRANSIENT : EV_ERR_PERMANENT;
+        return ev_pgrow_transient(pg->sqlstate) ? EV_ERR_TRANSIENT
+                                                : EV_ERR_PERMANENT;
 }
 
 enum ev_err ev_pg_exec(struct ev_pg *pg, const char *sql, int nparams,

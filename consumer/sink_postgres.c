@@ -212,6 +212,9 @@ static enum ev_err open_table(struct pg_sink *s, size_t i, bool create,
                 err = EV_ERR_TRANSIENT;
         if (err)
                 return err;
+        /* Again after a reconnection: the same text. */
+        free(t->upsert_sql);
+        free(t->delete_sql);
         ev_pgrow_sql_upsert(&b, q, s->quoted_tombstones);
         t->upsert_sql = take(&b);
         ev_pgrow_sql_delete(&b, q, s->quoted_tombstones);
