@@ -107,7 +107,7 @@ require_tools() {
   local tool
   for tool in initdb postgres pg_isready psql; do
     [[ -x $PG_BIN/$tool ]] ||
-      die "$PG_BIN/$tool not found; install PostgreSQL 15 with: scripts/setup.sh --test (or sudo apt-get install -y postgresql-15 postgresql-client-15)"
+      die "$PG_BIN/$tool not found; install PostgreSQL 15 with: scripts/setup.sh --postgres (or sudo apt-get install -y postgresql-15 postgresql-client-15)"
   done
 }
 
