@@ -47,8 +47,9 @@ void ev_pgrow_from_event(json_t *root, const struct ev_pgrow_origin *origin,
         json_t *is_valid = json_object_get(root, "is_valid"); /* borrowed */
         size_t len = json_is_string(id) ? json_string_length(id) : 0;
 
-        if (len && len <= EV_PGROW_ID_MAX &&
-            !memchr(json_string_value(id), '\0', len))
+        row->own_id = len && len <= EV_PGROW_ID_MAX &&
+                      !memchr(json_string_value(id), '\0', len);
+        if (row->own_id)
                 memcpy(row->event_id, json_string_value(id), len + 1);
         else
                 position_id(origin, row->event_id, sizeof(row->event_id));

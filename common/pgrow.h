@@ -39,6 +39,7 @@ struct ev_pgrow {
         bool has_event_time;
         int64_t event_time_ms;
         bool is_valid;
+        bool own_id; /* event_id is the event's own, not its position */
 };
 
 /* A growing byte buffer for COPY data and SQL text. A failed allocation

@@ -64,18 +64,6 @@ static int table_index(struct ev_expect *x, const char *name)
         return (int)i;
 }
 
-/* True when row's event_id is the position origin gives, not the event's
- * own: the form ev_pgrow_from_event falls back to. */
-static bool positional(const struct ev_pgrow *row,
-                       const struct ev_pgrow_origin *origin)
-{
-        char pos[EV_PGROW_ID_SIZE];
-
-        snprintf(pos, sizeof(pos), "%s/%ld/%lld", origin->topic,
-                 (long)origin->partition, (long long)origin->offset);
-        return !strcmp(row->event_id, pos);
-}
-
 enum ev_err ev_expect_add(struct ev_expect *x, const char *payload, size_t len,
                           const char *key, size_t key_len,
                           const struct ev_pgrow_origin *origin)
@@ -109,7 +97,7 @@ enum ev_err ev_expect_add(struct ev_expect *x, const char *payload, size_t len,
         ev_pgrow_from_event(root, origin, &row);
         /* The consumer numbers such an event by its place in the topic,
          * which a line of a file does not tell. */
-        if (x->file && positional(&row, origin)) {
+        if (x->file && !row.own_id) {
                 x->counts.unkeyed++;
                 goto out;
         }

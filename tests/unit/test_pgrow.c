@@ -102,6 +102,8 @@ static void test_pgrow_from_event(void **state)
                 memset(&row, 0x5a, sizeof(row));
                 ev_pgrow_from_event(root, cases[i].origin, &row);
                 assert_string_equal(row.event_id, cases[i].id);
+                /* Only the positions of these cases have a '/'. */
+                assert_int_equal(row.own_id, !strchr(cases[i].id, '/'));
                 assert_int_equal(row.has_event_time, cases[i].has_time);
                 if (cases[i].has_time)
                         assert_int_equal(row.event_time_ms, cases[i].time_ms);
@@ -288,7 +290,7 @@ static void test_pgrow_copy_line(void **state)
         static const char payload[] = "{\"m\":\"a\\\\b\",\n\t\"r\":1}\r";
         struct ev_pgrow_buf b = {0};
         struct ev_pgrow row = {"id\twith\\tab", true, INT64_C(1795946400500),
-                               false};
+                               false, true};
         struct ev_pgrow_origin weird = {"to\npic", 0, 9, NULL};
 
         (void)state;
