@@ -1,15 +1,17 @@
-# event-producer, event-consumer and event-verify images: one build stage,
-# one runtime base, and a target per binary.
+# event-producer, event-consumer, event-verify and event-gateway images: one
+# build stage, one runtime base, and a target per binary.
 #
 #   docker build --target consumer -t event-ingest/consumer .
 #   docker build --target producer -t event-ingest/producer .
 #   docker build --target verify -t event-ingest/verify .
+#   docker build --target gateway -t event-ingest/gateway .
 #
-# docker-compose.yml builds the first two. DEBIAN_IMAGE is Debian's official
-# image, which Docker pulls as usual; on a machine with no registry,
-# scripts/compose-images.sh makes it locally under that name (debootstrap,
-# slimmed, docker import). Packages come from the image's own Debian mirror over
-# plain HTTP; nothing here downloads over HTTPS.
+# docker-compose.yml builds the first two, and the gateway (profile
+# gateway). DEBIAN_IMAGE is Debian's official image, which Docker pulls as
+# usual; on a machine with no registry, scripts/compose-images.sh makes it
+# locally under that name (debootstrap, slimmed, docker import). Packages
+# come from the image's own Debian mirror over plain HTTP; nothing here
+# downloads over HTTPS.
 #
 # docker-compose 1.29 builds with the classic builder, which runs every
 # stage before the target, in order: the stages every target needs come
@@ -20,11 +22,13 @@ ARG DEBIAN_IMAGE=debian:bookworm-slim
 FROM ${DEBIAN_IMAGE} AS build
 # scripts/setup.sh's build list (cmocka too: configuring the tree configures
 # the unit tests, though only the binaries are built): libmicrohttpd for the
-# metrics and health endpoint, libpq for the postgres sink and event-verify.
+# metrics and health endpoint and event-gateway, libpq for the postgres sink
+# and event-verify, PCRE2 for --redact.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       gcc libc6-dev make cmake pkg-config librdkafka-dev libjansson-dev \
       libcmocka-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libpq-dev \
+      libpcre2-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # .dockerignore lets in only the sources CMake reads.
@@ -33,9 +37,9 @@ COPY . .
 # `docker-compose up`: the same compiler and flags otherwise.
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEV_WERROR=OFF \
  && cmake --build /build --target event-producer event-consumer event-verify \
-      -j"$(nproc)" \
+      event-gateway -j"$(nproc)" \
  && install -D -s -m 0755 -t /out /build/bin/event-producer \
-      /build/bin/event-consumer /build/bin/event-verify
+      /build/bin/event-consumer /build/bin/event-verify /build/bin/event-gateway
 
 FROM ${DEBIAN_IMAGE} AS runtime
 # The binaries' shared libraries, the CA bundle for TLS to Kafka and to
@@ -44,18 +48,18 @@ FROM ${DEBIAN_IMAGE} AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       librdkafka1 libjansson4 libcurl4 libssl3 libmicrohttpd12 libpq5 \
-      ca-certificates curl \
+      libpcre2-8-0 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && useradd --system --uid 10001 --user-group --no-create-home \
       --home-dir /nonexistent --shell /usr/sbin/nologin event-ingest
 COPY --from=build /out/ /usr/local/bin/
-# All three load: a missing runtime library fails the build, not the
+# All four load: a missing runtime library fails the build, not the
 # container.
 RUN event-producer --version && event-consumer --version \
- && event-verify --version
+ && event-verify --version && event-gateway --version
 USER 10001:10001
 LABEL org.opencontainers.image.title="event-ingest" \
-      org.opencontainers.image.description="event-ingest: JSON log events through Kafka or Google Cloud Pub/Sub, to stdout and PostgreSQL"
+      org.opencontainers.image.description="event-ingest: JSON log events over HTTP, Kafka or Google Cloud Pub/Sub, to stdout, PostgreSQL and Firestore"
 
 FROM runtime AS producer
 ENTRYPOINT ["event-producer"]
@@ -70,3 +74,9 @@ FROM runtime AS verify
 # Compares a PostgreSQL table with the topic (or a file of events) it was
 # written from: exit 0 when they match.
 ENTRYPOINT ["event-verify"]
+
+FROM runtime AS gateway
+# POST /ingest, /healthz, /readyz and /metrics on --listen / GATEWAY_LISTEN
+# (default 0.0.0.0:8080).
+EXPOSE 8080
+ENTRYPOINT ["event-gateway"]

@@ -116,8 +116,6 @@ shift $((OPTIND - 1))
 [[ $events =~ ^[1-9][0-9]{0,8}$ ]] || die "EVENTS must be a whole number from 1, got '$events'"
 [[ $reps =~ ^[1-9][0-9]?$ ]] || die "REPETITIONS must be 1 to 99, got '$reps'"
 
-export KAFKA_HOME_DIR=${KAFKA_HOME_DIR:-/tmp/event-ingest-bench/kafka}
-export KAFKA_PORT=${KAFKA_PORT:-49092}
 export POSTGRES_HOME_DIR=${POSTGRES_HOME_DIR:-/tmp/event-ingest-bench/postgres}
 export POSTGRES_PORT=${POSTGRES_PORT:-45432}
 read -ra extra_args <<<"${BENCH_CONSUMER_ARGS:-}"
@@ -132,66 +130,17 @@ psql_bin=$PG_BIN/psql
 kafka_sh=$repo_root/scripts/kafka.sh
 postgres_sh=$repo_root/scripts/postgres.sh
 
-# ---------------------------------------------------------------- cleanup
+# ------------------------------------------------- work directory, services
 
-started_kafka=0
-started_postgres=0
-work=
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if ((started_kafka)); then
-    "$kafka_sh" stop >/dev/null 2>&1 || log "warning: kafka.sh stop failed"
-  fi
-  if ((started_postgres)); then
-    "$postgres_sh" stop >/dev/null 2>&1 || log "warning: postgres.sh stop failed"
-  fi
-  if [[ -n $work && -d $work ]]; then
-    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-      log "work directory kept: $work"
-    else
-      rm -rf "$work"
-    fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=lib.sh
+source "$repo_root/bench/lib.sh"
+# The server reads nothing from the work directory (psql's \copy reads the
+# file on the client side), so its default mode is enough.
 
-mkdir -p "${TMPDIR:-/tmp}"
-work=$(mktemp -d "${TMPDIR:-/tmp}/event-ingest-bench.XXXXXX")
-# The server reads nothing from here (psql's \copy reads the file on the
-# client side), so the default mode is enough.
-
-# --------------------------------------------------------------- services
-
-# The first line of a running service's status, or nothing.
-service_status() { "$1" status 2>/dev/null | head -n 1 || true; }
-
-st=$(service_status "$kafka_sh")
-if [[ $st == running:* ]]; then
-  log "reusing the Kafka broker in $KAFKA_HOME_DIR ($st)"
-else
-  log "starting Kafka in $KAFKA_HOME_DIR on port $KAFKA_PORT"
-  started_kafka=1
-  "$kafka_sh" start >"$work/kafka-start.log" 2>&1 ||
-    { tail -n 20 "$work/kafka-start.log" >&2; die "kafka.sh start failed"; }
-  st=$(service_status "$kafka_sh")
-fi
-brokers=${st##*bootstrap }
-[[ $brokers =~ ^[^[:space:]]+:[0-9]+$ ]] || die "cannot tell the broker's address from: $st"
-
-st=$(service_status "$postgres_sh")
-if [[ $st == running:* ]]; then
-  log "reusing the PostgreSQL server in $POSTGRES_HOME_DIR"
-else
-  log "starting PostgreSQL in $POSTGRES_HOME_DIR on port $POSTGRES_PORT"
-  started_postgres=1
-  "$postgres_sh" start >"$work/postgres-start.log" 2>&1 ||
-    { tail -n 20 "$work/postgres-start.log" >&2; die "postgres.sh start failed"; }
-  st=$(service_status "$postgres_sh")
-fi
+bench_kafka
+bench_service "$postgres_sh" "PostgreSQL server" "$POSTGRES_HOME_DIR" \
+  "$POSTGRES_PORT"
+st=$bench_status
 # "running: pid N, PG_DSN='...', socket DIR"
 pm_pid=${st#running: pid }
 pm_pid=${pm_pid%%,*}

@@ -15,6 +15,9 @@
 #include "pgrow.h"
 
 #define BOTH (EV_ROLE_PRODUCER | EV_ROLE_CONSUMER)
+/* event-gateway publishes as the producer does. */
+#define GATEWAY EV_ROLE_GATEWAY
+#define ALL     (BOTH | EV_ROLE_VERIFY | EV_ROLE_GATEWAY)
 /* event-verify reads a topic and the tables the consumer wrote. */
 #define VERIFY EV_ROLE_VERIFY
 /* getopt_long codes for settings that have no short flag. */
@@ -35,6 +38,7 @@ enum kind {
         K_SINKS,     /* comma-separated stdout|postgres; the flag is
                       * repeatable, adding to the earlier ones */
         K_TABLE,     /* a PostgreSQL table name (ev_pgrow_table_ok) */
+        K_REDACT,    /* comma-separated phone|email, or none */
 };
 
 struct setting {
@@ -52,13 +56,14 @@ struct setting {
 #define FIELD(f) offsetof(struct ev_config, f)
 
 static const struct setting settings[] = {
-    {"transport", 0, "TRANSPORT", K_TRANSPORT, BOTH, FIELD(transport), "kafka",
-     "kafka|pubsub", "the broker: Apache Kafka or Google Cloud Pub/Sub"},
-    {"brokers", 'b', "KAFKA_BOOTSTRAP_SERVERS", K_STRING, BOTH | VERIFY,
-     FIELD(brokers), "localhost:9092", "HOST:PORT[,...]",
-     "Kafka bootstrap servers"},
-    {"topic", 't', "KAFKA_TOPIC", K_STRING, BOTH | VERIFY, FIELD(topic),
-     "log-events", "TOPIC", "topic to publish to / consume from"},
+    {"transport", 0, "TRANSPORT", K_TRANSPORT, BOTH | GATEWAY, FIELD(transport),
+     "kafka", "kafka|pubsub",
+     "the broker: Apache Kafka or Google Cloud Pub/Sub"},
+    {"brokers", 'b', "KAFKA_BOOTSTRAP_SERVERS", K_STRING,
+     BOTH | VERIFY | GATEWAY, FIELD(brokers), "localhost:9092",
+     "HOST:PORT[,...]", "Kafka bootstrap servers"},
+    {"topic", 't', "KAFKA_TOPIC", K_STRING, BOTH | VERIFY | GATEWAY,
+     FIELD(topic), "log-events", "TOPIC", "topic to publish to / consume from"},
     {"source", 0, "VERIFY_SOURCE", K_STRING, VERIFY, FIELD(source), NULL,
      "FILE",
      "compare the events of FILE (NDJSON, - for stdin) instead of reading "
@@ -77,7 +82,7 @@ static const struct setting settings[] = {
      "R", "messages per second, 0 for no limit"},
     {"input", 'i', "INPUT_FILE", K_STRING, EV_ROLE_PRODUCER, FIELD(input), NULL,
      "FILE", "publish each line of FILE (- for stdin) instead of generating"},
-    {"flush-timeout", 0, "FLUSH_TIMEOUT", K_SECONDS, EV_ROLE_PRODUCER,
+    {"flush-timeout", 0, "FLUSH_TIMEOUT", K_SECONDS, EV_ROLE_PRODUCER | GATEWAY,
      FIELD(flush_timeout), "30", "SECONDS",
      "how long to wait for outstanding deliveries at exit"},
     {"max-payload-bytes", 0, "MAX_PAYLOAD_BYTES", K_SIZE,
@@ -105,7 +110,7 @@ static const struct setting settings[] = {
      "how long a dead letter is retried, nothing acknowledged meanwhile, "
      "before the consumer stops (exit 69)"},
     {"sink", 0, "SINKS", K_SINKS, EV_ROLE_CONSUMER, FIELD(sinks), "stdout",
-     "stdout|postgres",
+     "stdout|postgres|firestore",
      "where valid events go (repeatable, or a comma-separated list): each "
      "batch is acknowledged once every sink has it"},
     {"sink-timeout", 0, "SINK_TIMEOUT", K_SECONDS, EV_ROLE_CONSUMER,
@@ -125,45 +130,76 @@ static const struct setting settings[] = {
      FIELD(pg_route_by), NULL, "FIELD",
      "postgres sink: write each event to the table TABLE_<its FIELD>, "
      "created on first sight (e.g. event_type)"},
-    {"log-level", 0, "LOG_LEVEL", K_LEVEL, BOTH | VERIFY, FIELD(log_level),
-     "info", "LEVEL", "debug, info, warn or error"},
-    {"log-format", 0, "LOG_FORMAT", K_LOGFMT, BOTH | VERIFY, FIELD(log_format),
-     "text", "text|json",
-     "log records as text lines or as one JSON object a line"},
+    {"redact", 0, "REDACT", K_REDACT, EV_ROLE_CONSUMER, FIELD(redact), "none",
+     "phone,email",
+     "replace phone numbers and/or e-mail addresses in valid events' string "
+     "values with [REDACTED], before every sink"},
+    {"firestore-emulator-host", 0, "FIRESTORE_EMULATOR_HOST", K_STRING,
+     EV_ROLE_CONSUMER, FIELD(firestore_emulator_host), NULL, "HOST:PORT",
+     "firestore sink: use the emulator there (plain HTTP, no "
+     "authentication)"},
+    {"firestore-endpoint", 0, "FIRESTORE_ENDPOINT", K_STRING, EV_ROLE_CONSUMER,
+     FIELD(firestore_endpoint), "https://firestore.googleapis.com", "URL",
+     "firestore sink: API endpoint"},
+    {"firestore-database", 0, "FIRESTORE_DATABASE", K_STRING, EV_ROLE_CONSUMER,
+     FIELD(firestore_database), "(default)", "DATABASE",
+     "firestore sink: database id"},
+    {"firestore-default-tenant", 0, "FIRESTORE_DEFAULT_TENANT", K_STRING,
+     EV_ROLE_CONSUMER, FIELD(firestore_default_tenant), "default", "TENANT",
+     "firestore sink: the tenant of events without a tenant_id"},
+    {"listen", 'l', "GATEWAY_LISTEN", K_STRING, GATEWAY, FIELD(listen),
+     "0.0.0.0:8080", "HOST:PORT",
+     "serve POST /ingest, /healthz, /readyz and /metrics there"},
+    {"max-body-bytes", 0, "MAX_BODY_BYTES", K_SIZE, GATEWAY,
+     FIELD(max_body_bytes), "1048576", "BYTES",
+     "larger request bodies are refused with 413"},
+    {"api-keys", 0, "API_KEYS_FILE", K_STRING, GATEWAY, FIELD(api_keys), NULL,
+     "FILE",
+     "lines of 'KEY TENANT_ID': every request then needs Authorization: "
+     "Bearer KEY, and writes only KEY's tenant"},
+    {"publish-timeout", 0, "PUBLISH_TIMEOUT", K_SECONDS, GATEWAY,
+     FIELD(publish_timeout), "10", "SECONDS",
+     "how long a request waits for the broker's confirmation before 503"},
+    {"max-connections", 0, "GATEWAY_MAX_CONNECTIONS", K_SIZE, GATEWAY,
+     FIELD(max_conns), "1024", "N", "connections served at once"},
+    {"log-level", 0, "LOG_LEVEL", K_LEVEL, ALL, FIELD(log_level), "info",
+     "LEVEL", "debug, info, warn or error"},
+    {"log-format", 0, "LOG_FORMAT", K_LOGFMT, ALL, FIELD(log_format), "text",
+     "text|json", "log records as text lines or as one JSON object a line"},
     {"stats-interval", 0, "STATS_INTERVAL", K_SECONDS, BOTH,
      FIELD(stats_interval), "0", "SECONDS",
      "log the counts so far every SECONDS, 0 for never"},
     {"metrics-addr", 0, "METRICS_ADDR", K_STRING, BOTH, FIELD(metrics_addr),
      NULL, "HOST:PORT",
      "serve /metrics (Prometheus), /healthz and /readyz there"},
-    {"project", 0, "GCP_PROJECT_ID", K_STRING, BOTH, FIELD(project), NULL,
-     "PROJECT", "Pub/Sub: Google Cloud project id (required for pubsub)"},
-    {"pubsub-topic", 0, "GCP_PUBSUB_TOPIC", K_STRING, BOTH, FIELD(pubsub_topic),
-     "log-events-topic", "TOPIC",
+    {"project", 0, "GCP_PROJECT_ID", K_STRING, BOTH | GATEWAY, FIELD(project),
+     NULL, "PROJECT", "Pub/Sub: Google Cloud project id (required for pubsub)"},
+    {"pubsub-topic", 0, "GCP_PUBSUB_TOPIC", K_STRING, BOTH | GATEWAY,
+     FIELD(pubsub_topic), "log-events-topic", "TOPIC",
      "Pub/Sub: topic to publish to (and the one --create subscribes to)"},
-    {"subscription", 0, "GCP_PUBSUB_SUBSCRIPTION", K_STRING, BOTH,
+    {"subscription", 0, "GCP_PUBSUB_SUBSCRIPTION", K_STRING, BOTH | GATEWAY,
      FIELD(subscription), "log-events-subscription", "SUBSCRIPTION",
      "Pub/Sub: subscription to pull from (and to create with --create)"},
-    {"credentials", 0, "CREDENTIALS_PATH", K_STRING, BOTH, FIELD(credentials),
-     NULL, "FILE",
+    {"credentials", 0, "CREDENTIALS_PATH", K_STRING, BOTH | GATEWAY,
+     FIELD(credentials), NULL, "FILE",
      "Pub/Sub: service account key or authorized_user file (unset: "
      "Application Default Credentials)"},
-    {"emulator-host", 0, "PUBSUB_EMULATOR_HOST", K_STRING, BOTH,
+    {"emulator-host", 0, "PUBSUB_EMULATOR_HOST", K_STRING, BOTH | GATEWAY,
      FIELD(emulator_host), NULL, "HOST:PORT",
      "Pub/Sub: use the emulator there (plain HTTP, no authentication)"},
-    {"pubsub-endpoint", 0, "PUBSUB_ENDPOINT", K_STRING, BOTH,
+    {"pubsub-endpoint", 0, "PUBSUB_ENDPOINT", K_STRING, BOTH | GATEWAY,
      FIELD(pubsub_endpoint), "https://pubsub.googleapis.com", "URL",
      "Pub/Sub: API endpoint (a regional or private one)"},
-    {"create", 0, "PUBSUB_CREATE", K_FLAG, BOTH, FIELD(create), "false", NULL,
-     "Pub/Sub: create the topic and subscription if missing"},
-    {"ordering", 0, "PUBSUB_ORDERING", K_FLAG, BOTH, FIELD(ordering), "false",
-     NULL,
-     "Pub/Sub: ordering key from service_name (producer); ordered "
-     "subscription (--create)"},
-    {"request-timeout", 0, "PUBSUB_TIMEOUT", K_SECONDS, BOTH,
+    {"create", 0, "PUBSUB_CREATE", K_FLAG, BOTH | GATEWAY, FIELD(create),
+     "false", NULL, "Pub/Sub: create the topic and subscription if missing"},
+    {"ordering", 0, "PUBSUB_ORDERING", K_FLAG, BOTH | GATEWAY, FIELD(ordering),
+     "false", NULL,
+     "Pub/Sub: ordering key from service_name (producer) or the tenant "
+     "(gateway); ordered subscription (--create)"},
+    {"request-timeout", 0, "PUBSUB_TIMEOUT", K_SECONDS, BOTH | GATEWAY,
      FIELD(request_timeout), "30", "SECONDS",
-     "Pub/Sub: timeout of every request"},
-    {"ack-deadline", 0, "PUBSUB_ACK_DEADLINE", K_COUNT, BOTH,
+     "Pub/Sub, and the firestore sink: timeout of every request"},
+    {"ack-deadline", 0, "PUBSUB_ACK_DEADLINE", K_COUNT, BOTH | GATEWAY,
      FIELD(ack_deadline), "60", "SECONDS",
      "Pub/Sub: ack deadline, 10 to 600 (of a created subscription; kept "
      "extended for messages in hand)"},
@@ -186,11 +222,13 @@ static const char *const expected[] = {
     [K_FLAG] = "true or false",
     [K_TRANSPORT] = "kafka or pubsub",
     [K_LOGFMT] = "text or json",
-    [K_SINKS] = "stdout or postgres, or a comma-separated list of them",
+    [K_SINKS] = ("stdout, postgres or firestore, or a comma-separated list "
+                 "of them"),
     /* In parentheses: clang takes two literals in a row in an array for
      * a missing comma. */
     [K_TABLE] = ("a table name of [a-z0-9_], at most 40 bytes, not "
                  "starting with a digit"),
+    [K_REDACT] = "phone, email or both comma-separated, or none",
 };
 
 static bool parse_ulong(const char *s, unsigned long *val)
@@ -233,6 +271,8 @@ static bool parse_sinks(struct ev_config *cfg, const char *value, bool flag)
                         sinks |= EV_CONFIG_SINK_STDOUT;
                 else if (len == 8 && !strncmp(p, "postgres", len))
                         sinks |= EV_CONFIG_SINK_POSTGRES;
+                else if (len == 9 && !strncmp(p, "firestore", len))
+                        sinks |= EV_CONFIG_SINK_FIRESTORE;
                 else
                         return false;
                 p += len;
@@ -243,6 +283,31 @@ static bool parse_sinks(struct ev_config *cfg, const char *value, bool flag)
                 cfg->sinks = 0;
         cfg->sinks_flagged = flag;
         cfg->sinks |= sinks;
+        return true;
+}
+
+/* A --redact list into *redact; "none" alone clears it. */
+static bool parse_redact(const char *value, unsigned *redact)
+{
+        unsigned bits = 0;
+        const char *p = value;
+
+        if (!strcmp(value, "none")) {
+                *redact = 0;
+                return true;
+        }
+        do {
+                size_t len = strcspn(p, ",");
+
+                if (len == 5 && !strncmp(p, "phone", len))
+                        bits |= EV_CONFIG_REDACT_PHONE;
+                else if (len == 5 && !strncmp(p, "email", len))
+                        bits |= EV_CONFIG_REDACT_EMAIL;
+                else
+                        return false;
+                p += len;
+        } while (*p++ == ',');
+        *redact = bits;
         return true;
 }
 
@@ -304,6 +369,9 @@ static enum ev_err apply(struct ev_config *cfg, const struct setting *s,
                 break;
         case K_SINKS:
                 ok = parse_sinks(cfg, value, *source == '-');
+                break;
+        case K_REDACT:
+                ok = parse_redact(value, (unsigned *)field);
                 break;
         case K_TABLE:
                 ok = ev_pgrow_table_ok(value);
@@ -483,6 +551,20 @@ static enum ev_err check_pubsub(const struct ev_config *cfg, char *errstr,
         return EV_OK;
 }
 
+/* The firestore sink names its documents by project, whatever the
+ * transport. */
+static enum ev_err check_firestore(const struct ev_config *cfg, char *errstr,
+                                   size_t errstr_size)
+{
+        if (cfg->role != EV_ROLE_CONSUMER ||
+            !(cfg->sinks & EV_CONFIG_SINK_FIRESTORE) || cfg->project)
+                return EV_OK;
+        snprintf(errstr, errstr_size,
+                 "GCP_PROJECT_ID (or --project) is required with --sink "
+                 "firestore");
+        return EV_ERR_USAGE;
+}
+
 enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
                             char **argv, char *errstr, size_t errstr_size)
 {
@@ -549,7 +631,10 @@ enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
                          "unexpected argument '%s' (see --help)", argv[optind]);
                 return EV_ERR_USAGE;
         }
-        return check_pubsub(cfg, errstr, errstr_size);
+        err = check_pubsub(cfg, errstr, errstr_size);
+        if (err)
+                return err;
+        return check_firestore(cfg, errstr, errstr_size);
 }
 
 bool ev_config_load(struct ev_config *cfg, enum ev_role role, const char *prog,

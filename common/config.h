@@ -17,7 +17,8 @@
 enum ev_role {
         EV_ROLE_PRODUCER = 1 << 0,
         EV_ROLE_CONSUMER = 1 << 1,
-        EV_ROLE_VERIFY = 1 << 2, /* event-verify */
+        EV_ROLE_VERIFY = 1 << 2,  /* event-verify */
+        EV_ROLE_GATEWAY = 1 << 3, /* event-gateway */
 };
 
 enum ev_transport {
@@ -29,6 +30,13 @@ enum ev_transport {
 enum ev_config_sink {
         EV_CONFIG_SINK_STDOUT = 1 << 0,
         EV_CONFIG_SINK_POSTGRES = 1 << 1,
+        EV_CONFIG_SINK_FIRESTORE = 1 << 2,
+};
+
+/* What --redact replaces in valid events, as bits of ev_config.redact. */
+enum ev_config_redact {
+        EV_CONFIG_REDACT_PHONE = 1 << 0,
+        EV_CONFIG_REDACT_EMAIL = 1 << 1,
 };
 
 enum ev_config_action {
@@ -58,7 +66,7 @@ struct ev_config {
         double stats_interval;    /* seconds, 0 = no periodic stats line */
         const char *metrics_addr; /* NULL: no HTTP endpoint */
 
-        /* Pub/Sub (both roles unless noted) */
+        /* Pub/Sub (producer, consumer and gateway unless noted) */
         const char *project;         /* required for pubsub */
         const char *pubsub_topic;    /* topic id, not its path */
         const char *subscription;    /* subscription id */
@@ -71,6 +79,13 @@ struct ev_config {
         unsigned long ack_deadline;  /* seconds, 10 to 600 */
         unsigned long pull_max;      /* consumer: maxMessages, 1 to 1000 */
         unsigned long pulls;         /* consumer: pulls in flight */
+
+        /* gateway (also the Pub/Sub and Kafka publishing settings) */
+        const char *listen;      /* "HOST:PORT" */
+        size_t max_body_bytes;   /* larger request bodies get 413 */
+        const char *api_keys;    /* NULL: no Authorization required */
+        double publish_timeout;  /* seconds a request waits for the broker */
+        unsigned long max_conns; /* connections served at once */
 
         /* producer */
         unsigned long count;
@@ -94,6 +109,12 @@ struct ev_config {
         const char *pg_dsn;         /* NULL: libpq's PG* variables alone */
         const char *pg_table;
         const char *pg_route_by; /* NULL: every event to pg_table */
+        unsigned redact;         /* enum ev_config_redact bits, 0: none */
+        /* firestore sink (also project and credentials) */
+        const char *firestore_emulator_host; /* NULL: the real service */
+        const char *firestore_endpoint;      /* base URL, no trailing '/' */
+        const char *firestore_database;      /* "(default)" */
+        const char *firestore_default_tenant;
 
         /* verify (also brokers, topic, rules and pg_*) */
         const char *source; /* NULL: read topic; "-": stdin */

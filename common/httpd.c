@@ -1,6 +1,7 @@
 /*
  * The operations endpoint on libmicrohttpd. Owns the daemon; every answer
- * is built from metrics.h, which is safe to read from this thread.
+ * of its own is built from metrics.h, which is safe to read from its
+ * threads. A program's own paths are its handler's (ev_httpd_app).
  */
 #include "httpd.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -22,12 +24,37 @@
 #define MAX_CONNECTIONS_PER_IP 8
 #define IDLE_TIMEOUT_S         5
 #define REQUEST_MEMORY         (16 * 1024)
+/* With an app: its request headers, and the read buffer its bodies pass
+ * through (libmicrohttpd's default). */
+#define APP_REQUEST_MEMORY (32 * 1024)
 
 struct ev_httpd {
         struct MHD_Daemon *daemon;
         double alive_s;
+        struct ev_httpd_app app; /* handler NULL: none */
+        MHD_socket quiesced;     /* the listening socket ev_httpd_quiesce
+                                  * took back, to close after the stop */
         char host[256];
 };
+
+struct MHD_Response *ev_httpd_response(const char *type, char *body, size_t len,
+                                       enum MHD_ResponseMemoryMode mode)
+{
+        struct MHD_Response *resp;
+
+        resp = MHD_create_response_from_buffer(len, body, mode);
+        if (!resp) {
+                if (mode == MHD_RESPMEM_MUST_FREE)
+                        free(body);
+                return NULL;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        /* Probes, scrapes and receipts want the state now, never a
+         * cached one. */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                                "no-store");
+        return resp;
+}
 
 static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status,
                               const char *type, char *body, size_t len,
@@ -36,16 +63,9 @@ static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status,
         struct MHD_Response *resp;
         enum MHD_Result ret;
 
-        resp = MHD_create_response_from_buffer(len, body, mode);
-        if (!resp) {
-                if (mode == MHD_RESPMEM_MUST_FREE)
-                        free(body);
+        resp = ev_httpd_response(type, body, len, mode);
+        if (!resp)
                 return MHD_NO;
-        }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-        /* Probes and scrapes want the state now, never a cached one. */
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-                                "no-store");
         if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
                 MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
                                         "GET, HEAD");
@@ -70,10 +90,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         size_t len;
         char *body;
 
-        (void)version;
-        (void)upload_data;
-        (void)upload_data_size;
-        (void)con_cls;
+        if (h->app.handler && strcmp(url, "/healthz") &&
+            strcmp(url, "/readyz") && strcmp(url, "/metrics"))
+                return h->app.handler(h->app.cls, conn, url, method, version,
+                                      upload_data, upload_data_size, con_cls);
         /* Answered at once, before any request body is read. */
         if (strcmp(method, MHD_HTTP_METHOD_GET) &&
             strcmp(method, MHD_HTTP_METHOD_HEAD))
@@ -132,12 +152,32 @@ static bool split_addr(const char *addr, char *host, size_t host_size,
                strlen(*port) <= 5 && atoi(*port) <= 65535;
 }
 
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+        struct ev_httpd *h = cls;
+
+        if (h->app.completed)
+                h->app.completed(h->app.cls, conn, con_cls, toe);
+}
+
 struct ev_httpd *ev_httpd_start(const char *addr, double alive_s,
                                 enum ev_err *err, char *errstr,
                                 size_t errstr_size)
 {
+        return ev_httpd_start_app(addr, alive_s, NULL, err, errstr,
+                                  errstr_size);
+}
+
+struct ev_httpd *ev_httpd_start_app(const char *addr, double alive_s,
+                                    const struct ev_httpd_app *app,
+                                    enum ev_err *err, char *errstr,
+                                    size_t errstr_size)
+{
         struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                                  .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+        const char *setting =
+            app ? app->setting : "METRICS_ADDR/--metrics-addr";
         struct addrinfo *ai = NULL;
         struct ev_httpd *h;
         const char *port;
@@ -151,34 +191,43 @@ struct ev_httpd *ev_httpd_start(const char *addr, double alive_s,
                 return NULL;
         }
         h->alive_s = alive_s;
+        h->quiesced = MHD_INVALID_SOCKET;
+        if (app)
+                h->app = *app;
         if (!split_addr(addr, h->host, sizeof(h->host), &port)) {
                 *err = EV_ERR_USAGE;
                 snprintf(errstr, errstr_size,
-                         "METRICS_ADDR/--metrics-addr '%s': expected "
-                         "HOST:PORT, e.g. 0.0.0.0:9100",
-                         addr);
+                         "%s '%s': expected HOST:PORT, e.g. 0.0.0.0:9100",
+                         setting, addr);
                 goto err;
         }
         rc = getaddrinfo(h->host, port, &hints, &ai);
         if (rc) {
                 *err = EV_ERR_USAGE;
-                snprintf(errstr, errstr_size,
-                         "METRICS_ADDR/--metrics-addr '%s': %s", addr,
+                snprintf(errstr, errstr_size, "%s '%s': %s", setting, addr,
                          gai_strerror(rc));
                 goto err;
         }
-        /* Its thread inherits the mask: stop signals must reach the main
-         * thread, whose waits they cut short. */
+        /* Its threads inherit the mask: stop signals must reach the main
+         * thread, whose waits they cut short. An app's requests are
+         * bounded by its own limits, and no address is limited alone:
+         * its clients may all come through one proxy. */
         ev_signals_block_stop(&old);
         h->daemon = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                (app ? MHD_ALLOW_SUSPEND_RESUME : 0) |
                 (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
             0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+            MHD_OPTION_THREAD_POOL_SIZE, app ? app->threads : 1U,
+            MHD_OPTION_CONNECTION_LIMIT,
+            app ? app->max_conns : (unsigned)MAX_CONNECTIONS,
             MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-            (unsigned)MAX_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)REQUEST_MEMORY, MHD_OPTION_END);
+            app ? 0U : (unsigned)MAX_CONNECTIONS_PER_IP,
+            MHD_OPTION_CONNECTION_TIMEOUT,
+            app ? app->timeout_s : (unsigned)IDLE_TIMEOUT_S,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)(app ? APP_REQUEST_MEMORY : REQUEST_MEMORY),
+            MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_END);
         ev_signals_restore(&old);
         freeaddrinfo(ai);
         if (!h->daemon) {
@@ -206,10 +255,26 @@ void ev_httpd_address(const struct ev_httpd *h, char *buf, size_t size)
                  info ? (unsigned)info->port : 0);
 }
 
+void ev_httpd_quiesce(struct ev_httpd *h)
+{
+        if (h->quiesced != MHD_INVALID_SOCKET)
+                return;
+        h->quiesced = MHD_quiesce_daemon(h->daemon);
+        /* Refused from now on, rather than left in the backlog to be
+         * reset at the stop (Linux stops a listening socket so; the
+         * descriptor stays open for the daemon's threads). */
+        if (h->quiesced != MHD_INVALID_SOCKET)
+                shutdown(h->quiesced, SHUT_RDWR);
+}
+
 void ev_httpd_stop(struct ev_httpd *h)
 {
         if (!h)
                 return;
         MHD_stop_daemon(h->daemon);
+        /* Ours since the quiesce, but in use by the daemon's threads
+         * until they stop. */
+        if (h->quiesced != MHD_INVALID_SOCKET)
+                close(h->quiesced);
         free(h);
 }

@@ -15,6 +15,8 @@
 
 /* Partitions whose lag is kept; more are left out of the exposition. */
 #define LAG_MAX 1024
+/* HTTP statuses are counted from 100 up to below this. */
+#define STATUS_END 600
 
 struct histogram_def {
         const char *name;
@@ -26,6 +28,10 @@ struct histogram_def {
 static const double batch_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
                                       0.025,  0.05,  0.1,    0.25,  0.5,
                                       1,      2.5,   5,      10,    30};
+/* Fine at the low end: the gateway's goal is a p99 under 10 ms. */
+static const double gateway_bounds[] = {
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025,
+    0.05,   0.1,   0.25,  0.5,   1,     2.5,    5,    10,    30};
 static const double age_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1,  0.25,
                                     0.5,   1,    2.5,   5,    10,   30,
                                     60,    300,  900,   3600, 86400};
@@ -42,6 +48,12 @@ static const struct histogram_def histograms[EV_H__CNT] = {
                         "End-to-end latency of valid events: arrival time "
                         "minus the event's timestamp.",
                         age_bounds, LEN(age_bounds)},
+    [EV_H_GATEWAY_SECONDS] = {"event_ingest_gateway_request_seconds",
+                              "Time from a request's arrival to its answer "
+                              "(a 202 once the broker confirmed), whatever "
+                              "its status (every path but /metrics, "
+                              "/healthz and /readyz).",
+                              gateway_bounds, LEN(gateway_bounds)},
 };
 
 struct histogram {
@@ -62,6 +74,7 @@ static struct {
         const char *libraries;
         atomic_ulong counters[EV_C__CNT];
         atomic_ulong toxic[EV_REASON__CNT];
+        atomic_ulong statuses[STATUS_END]; /* gateway answers, by status */
         struct histogram hist[EV_H__CNT];
         pthread_mutex_t lag_lock;
         struct lag_entry lag[LAG_MAX];
@@ -117,6 +130,13 @@ void ev_metrics_observe(enum ev_histogram h, double seconds)
                                       ? (unsigned long long)(seconds * 1e6)
                                       : (unsigned long long)1e15,
                                   memory_order_relaxed);
+}
+
+void ev_metrics_request(unsigned status)
+{
+        if (status >= 100 && status < STATUS_END)
+                atomic_fetch_add_explicit(&m.statuses[status], 1,
+                                          memory_order_relaxed);
 }
 
 void ev_metrics_lag_begin(void)
@@ -359,32 +379,83 @@ static void render_consumer(struct text *t)
         render_histogram(t, EV_H_EVENT_AGE);
 }
 
+/* True for the statuses the gateway answers with: their series are there
+ * from the start, so that a rate sees the first. */
+static bool gateway_status(unsigned status)
+{
+        static const unsigned listed[] = {202, 400, 401, 403, 404,
+                                          405, 413, 415, 500, 503};
+        size_t i;
+
+        for (i = 0; i < LEN(listed); i++) {
+                if (listed[i] == status)
+                        return true;
+        }
+        return false;
+}
+
+static void render_gateway(struct text *t)
+{
+        unsigned long n;
+        unsigned s;
+
+        header(t, "event_ingest_gateway_requests_total", "counter",
+               "Requests answered, by HTTP status (every path but "
+               "/metrics, /healthz and /readyz).");
+        for (s = 100; s < STATUS_END; s++) {
+                n = atomic_load_explicit(&m.statuses[s], memory_order_relaxed);
+                if (n || gateway_status(s))
+                        put(t,
+                            "event_ingest_gateway_requests_total{status=\"%u\"}"
+                            " "
+                            "%lu\n",
+                            s, n);
+        }
+        render_histogram(t, EV_H_GATEWAY_SECONDS);
+        simple(t, "event_ingest_messages_produced_total",
+               "Events the broker confirmed (each one a 202).", EV_C_PRODUCED);
+}
+
+static const char *program(void)
+{
+        if (m.role == EV_ROLE_CONSUMER)
+                return "event-consumer";
+        return m.role == EV_ROLE_GATEWAY ? "event-gateway" : "event-producer";
+}
+
 char *ev_metrics_render(size_t *len)
 {
         struct text t = {malloc(8192), 0, 8192, false};
+        /* Whose publisher the last two count. */
+        const char *whose = m.role == EV_ROLE_GATEWAY
+                                ? "the gateway"
+                                : "producer, or the consumer's dead-letter "
+                                  "topic";
+        char help[160];
 
         if (!t.data)
                 return NULL;
         header(&t, "event_ingest_build_info", "gauge",
                "Always 1; the labels say which build runs.");
-        put(&t, "event_ingest_build_info{program=\"%s\",version=\"",
-            m.role == EV_ROLE_CONSUMER ? "event-consumer" : "event-producer");
+        put(&t, "event_ingest_build_info{program=\"%s\",version=\"", program());
         put_label_value(&t, m.version ? m.version : "");
         put(&t, "\",libraries=\"");
         put_label_value(&t, m.libraries ? m.libraries : "");
         put(&t, "\"} 1\n");
         if (m.role == EV_ROLE_CONSUMER)
                 render_consumer(&t);
+        else if (m.role == EV_ROLE_GATEWAY)
+                render_gateway(&t);
         else
                 simple(&t, "event_ingest_messages_produced_total",
                        "Messages the broker confirmed.", EV_C_PRODUCED);
-        simple(&t, "event_ingest_publish_errors_total",
-               "Messages a publisher could not queue (producer, or the "
-               "consumer's dead-letter topic).",
+        snprintf(help, sizeof(help),
+                 "Messages a publisher could not queue (%s).", whose);
+        simple(&t, "event_ingest_publish_errors_total", help,
                EV_C_PUBLISH_ERRORS);
-        simple(&t, "event_ingest_delivery_failures_total",
-               "Messages the broker did not confirm (producer, or the "
-               "consumer's dead-letter topic).",
+        snprintf(help, sizeof(help),
+                 "Messages the broker did not confirm (%s).", whose);
+        simple(&t, "event_ingest_delivery_failures_total", help,
                EV_C_DELIVERY_FAILED);
         if (t.failed) {
                 free(t.data);

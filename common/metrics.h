@@ -24,7 +24,8 @@ enum ev_counter {
         EV_C_COMMITS,         /* offset commits the broker accepted */
         EV_C_COMMIT_ERRORS,   /* offset commits that failed */
         EV_C_PUBLISH_ERRORS,  /* messages a publisher could not queue */
-        EV_C_PRODUCED,        /* messages the broker confirmed (producer) */
+        EV_C_PRODUCED,        /* messages the broker confirmed (producer,
+                               * gateway) */
         EV_C_DELIVERY_FAILED, /* messages reported undelivered */
         EV_C_LATE,            /* valid events older than the late threshold */
         EV_C_SINK_RETRIES,    /* batches a sink answered RETRY for */
@@ -34,8 +35,9 @@ enum ev_counter {
 };
 
 enum ev_histogram {
-        EV_H_BATCH_SECONDS, /* one batch: validate, write, confirm, ack */
-        EV_H_EVENT_AGE,     /* arrival time minus the event's timestamp */
+        EV_H_BATCH_SECONDS,   /* one batch: validate, write, confirm, ack */
+        EV_H_EVENT_AGE,       /* arrival time minus the event's timestamp */
+        EV_H_GATEWAY_SECONDS, /* a gateway request, to its answer */
         EV_H__CNT,
 };
 
@@ -48,6 +50,8 @@ void ev_metrics_add(enum ev_counter c, unsigned long n);
 void ev_metrics_toxic(enum ev_reason reason, unsigned long n);
 /* Records one observation, in seconds (negative ones count as 0). */
 void ev_metrics_observe(enum ev_histogram h, double seconds);
+/* Counts one answer of event-gateway's, by HTTP status (100 to 599). */
+void ev_metrics_request(unsigned status);
 
 /* The consumer lag of one partition (librdkafka's consumer_lag; -1 when
  * unknown). Partitions not named in a round of ev_metrics_lag_begin/end

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "ops.h"
 #include "pipeline.h"
+#include "redact.h"
 #include "signals.h"
 #include "sink.h"
 #include "transport.h"
@@ -21,8 +22,8 @@
 /* How long one poll waits: bounds how late a stop request or the idle
  * deadline is noticed. */
 #define POLL_MS 200
-/* stdout, postgres and the dead-letter topic. */
-#define SINKS_MAX 3
+/* stdout, postgres, firestore and the dead-letter topic. */
+#define SINKS_MAX 4
 
 /* The sinks cfg asks for, in the order a batch goes through them, into
  * sinks; returns how many, or 0 with *err and errstr set. The dead-letter
@@ -53,6 +54,15 @@ static size_t open_sinks(const struct ev_config *cfg, struct ev_sink **sinks,
                        "writing valid events to PostgreSQL table %s%s%s",
                        cfg->pg_table, cfg->pg_route_by ? ", routed by " : "",
                        cfg->pg_route_by ? cfg->pg_route_by : "");
+        }
+        if (cfg->sinks & EV_CONFIG_SINK_FIRESTORE) {
+                sink = ev_sink_firestore_new(cfg, err, why, sizeof(why));
+                if (!sink) {
+                        snprintf(errstr, errstr_size, "firestore sink: %s",
+                                 why);
+                        goto fail;
+                }
+                sinks[n++] = sink;
         }
         if (cfg->dlq_topic) {
                 dlq = ev_dlq_new(cfg, err, why, sizeof(why));
@@ -150,6 +160,7 @@ int main(int argc, char **argv)
         static char stdout_buf[1 << 16];
         struct ev_source *src = NULL;
         struct ev_httpd *httpd = NULL;
+        struct ev_redactor *redactor = NULL;
         struct ev_sink *sinks[SINKS_MAX];
         size_t sink_cnt = 0, i;
         struct ev_pipeline pl;
@@ -177,6 +188,23 @@ int main(int argc, char **argv)
          * is also given the buffer. */
         setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));
 
+        if (cfg.redact) {
+                redactor =
+                    ev_redactor_new(cfg.redact, &err, errstr, sizeof(errstr));
+                if (!redactor) {
+                        ev_log(EV_LOG_ERROR, "--redact: %s", errstr);
+                        goto out;
+                }
+                ev_log(EV_LOG_INFO, "redacting %s%s%s in valid events",
+                       cfg.redact & EV_CONFIG_REDACT_PHONE ? "phone numbers"
+                                                           : "",
+                       cfg.redact ==
+                               (EV_CONFIG_REDACT_PHONE | EV_CONFIG_REDACT_EMAIL)
+                           ? " and "
+                           : "",
+                       cfg.redact & EV_CONFIG_REDACT_EMAIL ? "e-mail addresses"
+                                                           : "");
+        }
         sink_cnt = open_sinks(&cfg, sinks, &err, errstr, sizeof(errstr));
         if (!sink_cnt) {
                 ev_log(EV_LOG_ERROR, "%s", errstr);
@@ -198,7 +226,8 @@ int main(int argc, char **argv)
                 ev_log(EV_LOG_INFO, "toxic messages go to dead-letter topic %s",
                        cfg.dlq_topic);
         ev_pipeline_init(&pl, sinks, sink_cnt, cfg.dlq_topic != NULL,
-                         &cfg.rules, cfg.late_threshold, cfg.sink_timeout);
+                         &cfg.rules, cfg.late_threshold, cfg.sink_timeout,
+                         redactor);
         err = consume(&cfg, src, &pl, errstr, sizeof(errstr));
         /* Dead letters or a sink's retries cut short by a stop request:
          * their batch was released and comes back; the stop itself went as
@@ -225,6 +254,7 @@ out:
         ev_httpd_stop(httpd);
         for (i = 0; i < sink_cnt; i++)
                 sinks[i]->ops->close(sinks[i]);
+        ev_redactor_free(redactor);
         ev_config_free(&cfg);
         return ev_err_exit_code(err);
 }

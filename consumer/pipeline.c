@@ -1,7 +1,8 @@
 /*
- * The consumer's batch step. Borrows the source, the messages and the
- * sinks; owns the counters and the batch's items, with the parsed events
- * the sinks asked for.
+ * The consumer's batch step. Borrows the source, the messages, the sinks
+ * and the redactor; owns the counters and the batch's items, with the
+ * parsed events the sinks asked for (or that were redacted) and the
+ * original messages of the redacted ones.
  */
 #include "pipeline.h"
 
@@ -25,7 +26,7 @@
 void ev_pipeline_init(struct ev_pipeline *pl, struct ev_sink **sinks,
                       size_t cnt, bool dead_letters,
                       const struct ev_event_rules *rules, double late_s,
-                      double sink_timeout)
+                      double sink_timeout, struct ev_redactor *redactor)
 {
         size_t i;
 
@@ -33,6 +34,10 @@ void ev_pipeline_init(struct ev_pipeline *pl, struct ev_sink **sinks,
         pl->sinks = sinks;
         pl->sink_cnt = cnt;
         pl->dead_letters = dead_letters;
+        /* A redacted event differs from its payload: every sink writes the
+         * parsed one. */
+        pl->redactor = redactor;
+        pl->keep_events = redactor != NULL;
         for (i = 0; i < cnt; i++)
                 pl->keep_events |= sinks[i]->ops->wants_events;
         pl->rules = *rules;
@@ -62,11 +67,13 @@ static void measure_age(const struct ev_pipeline *pl, json_t *root,
                 batch->late++;
 }
 
-/* Validates msg into item, reporting it when toxic, counting it in
- * batch. */
-static void classify(struct ev_pipeline *pl, const struct ev_source *src,
-                     const struct ev_msg *msg, int64_t arrival_ms,
-                     struct ev_sink_item *item, struct ev_pipeline_stats *batch)
+/* Validates msg into item, redacting it when valid and reporting it when
+ * toxic, counting it in batch. Fails only when out of memory. */
+static enum ev_err classify(struct ev_pipeline *pl, const struct ev_source *src,
+                            const struct ev_msg *msg, int64_t arrival_ms,
+                            struct ev_sink_item *item,
+                            struct ev_pipeline_stats *batch, char *errstr,
+                            size_t errstr_size)
 {
         char where[256];
         json_t *root;
@@ -78,18 +85,23 @@ static void classify(struct ev_pipeline *pl, const struct ev_source *src,
                 /* A compaction tombstone deletes its key. */
                 item->kind = EV_SINK_TOMBSTONE;
                 batch->tombstones++;
-                return;
+                return EV_OK;
         }
         if (ev_event_validate(msg->payload, msg->len, &pl->rules, &root,
                               &item->verdict)) {
                 item->kind = EV_SINK_VALID;
                 batch->valid++;
                 measure_age(pl, root, arrival_ms, batch);
-                if (pl->keep_events)
-                        item->root = root;
-                else
+                if (!pl->keep_events) {
                         json_decref(root);
-                return;
+                        return EV_OK;
+                }
+                item->root = root;
+                if (!pl->redactor)
+                        return EV_OK;
+                return ev_redact_event(pl->redactor, root, &item->redacted,
+                                       &item->original_message, errstr,
+                                       errstr_size);
         }
         item->kind = EV_SINK_TOXIC;
         batch->toxic++;
@@ -97,7 +109,9 @@ static void classify(struct ev_pipeline *pl, const struct ev_source *src,
         if (pl->dead_letters)
                 batch->dead_lettered++;
         src->ops->describe(src, msg, where, sizeof(where));
-        ev_report_toxic(msg->payload, msg->len, &item->verdict, where);
+        ev_report_toxic(msg->payload, msg->len, &item->verdict, where,
+                        pl->redactor);
+        return EV_OK;
 }
 
 /* Sleeps s seconds, or until a stop request, counting as alive. */
@@ -210,7 +224,7 @@ enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
         double started = ev_signals_now();
         struct ev_pipeline_stats batch;
         enum ev_err err = EV_OK;
-        size_t i;
+        size_t i, classified;
 
         if (!reserve_items(pl, cnt)) {
                 snprintf(errstr, errstr_size, "out of memory for a batch");
@@ -218,14 +232,17 @@ enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
                 goto out;
         }
         memset(&batch, 0, sizeof(batch));
-        for (i = 0; i < cnt; i++)
-                classify(pl, src, &msgs[i], sb.received_ms, &pl->items[i],
-                         &batch);
+        for (i = 0; i < cnt && !err; i++)
+                err = classify(pl, src, &msgs[i], sb.received_ms, &pl->items[i],
+                               &batch, errstr, errstr_size);
+        classified = i;
         sb.items = pl->items;
         for (i = 0; i < pl->sink_cnt && !err; i++)
                 err = deliver(pl, pl->sinks[i], &sb, errstr, errstr_size);
-        for (i = 0; i < cnt; i++)
+        for (i = 0; i < classified; i++) {
                 json_decref(pl->items[i].root);
+                json_decref(pl->items[i].original_message);
+        }
 out:
         if (err) {
                 src->ops->release(src, msgs, cnt);

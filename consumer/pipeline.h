@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "event.h"
+#include "redact.h"
 #include "sink.h"
 #include "transport.h"
 
@@ -31,24 +32,29 @@ struct ev_pipeline {
         struct ev_sink **sinks; /* borrowed, written in this order */
         size_t sink_cnt;
         bool dead_letters;           /* one sink is the dead-letter topic */
-        bool keep_events;            /* a sink wants the parsed events */
+        bool keep_events;            /* a sink or the redactor needs roots */
         struct ev_event_rules rules; /* copied */
         double late_ms;              /* the late threshold (any size) */
         double sink_timeout;         /* seconds a sink's RETRY is retried */
         struct ev_sink_item *items;  /* the batch in hand; owned */
         size_t items_cap;
         struct ev_pipeline_stats stats;
+        struct ev_redactor *redactor; /* borrowed; NULL: no --redact */
 };
 
 /* Sets up pl to write each batch to sinks[0..cnt) (borrowed, and kept for
  * pl's life), counting toxic messages as dead-lettered when one of them is
  * the dead-letter topic, and as late the valid events whose time
  * (ev_event_time_ms) is more than late_s older than their arrival. A sink
- * that answers RETRY is retried for sink_timeout seconds. */
+ * that answers RETRY is retried for sink_timeout seconds. With redactor
+ * (borrowed, kept for pl's life, used from pl's thread only; NULL: off),
+ * each valid event is redacted after validation, before any sink sees it
+ * (ev_redact_event; item->redacted and item->original_message tell the
+ * sinks), and so is the report of each toxic message. */
 void ev_pipeline_init(struct ev_pipeline *pl, struct ev_sink **sinks,
                       size_t cnt, bool dead_letters,
                       const struct ev_event_rules *rules, double late_s,
-                      double sink_timeout);
+                      double sink_timeout, struct ev_redactor *redactor);
 
 /* Frees what pl owns (not the sinks). */
 void ev_pipeline_free(struct ev_pipeline *pl);
@@ -60,7 +66,7 @@ void ev_pipeline_free(struct ev_pipeline *pl);
  * errstr set otherwise, with the error class of the sink that failed
  * (EV_ERR_IO: stdout; EV_ERR_TRANSIENT: the dead-letter topic, or a sink
  * still answering RETRY after sink_timeout or a stop request;
- * EV_ERR_PERMANENT: a sink that cannot go on).
+ * EV_ERR_PERMANENT: a sink that cannot go on), or EV_ERR_NOMEM.
  */
 enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
                             struct ev_msg *msgs, size_t cnt, char *errstr,

@@ -1,5 +1,6 @@
 /*
- * The stderr report of toxic messages. Owns no memory beyond the stack.
+ * The stderr report of toxic messages. Owns no memory beyond the stack;
+ * borrows the redactor, whose buffer holds a redacted text for a moment.
  */
 #include "report.h"
 
@@ -46,21 +47,37 @@ static void report_fields(const char *excerpt, size_t len,
                       fields, n);
 }
 
+/* Escapes up to max bytes of text[0..len) into out, redacted by r first
+ * when r is not NULL. Returns true when all of the (redacted) text was
+ * shown. */
+static bool show(struct ev_redactor *r, const char *text, size_t len,
+                 size_t max, char *out, size_t size)
+{
+        bool changed;
+
+        /* Out of memory: better nothing than the text unredacted. */
+        if (r && ev_redact_string(r, text, len, &changed, &text, &len)) {
+                snprintf(out, size, "(not shown: no memory to redact it)");
+                return true;
+        }
+        return ev_escape(text, len, max, EV_ESCAPE_BACKSLASH, out, size) == len;
+}
+
 void ev_report_toxic(const char *payload, size_t len,
-                     const struct ev_verdict *verdict, const char *where)
+                     const struct ev_verdict *verdict, const char *where,
+                     struct ev_redactor *redactor)
 {
         char excerpt[EV_REPORT_EXCERPT_BYTES * EV_ESCAPE_MAX_RATIO + 1];
         char detail[sizeof(verdict->detail) * EV_ESCAPE_MAX_RATIO + 1];
         char total[48] = "";
-        size_t shown;
 
-        shown = ev_escape(payload, len, EV_REPORT_EXCERPT_BYTES,
-                          EV_ESCAPE_BACKSLASH, excerpt, sizeof(excerpt));
-        if (shown < len)
+        /* The redactor's buffer is reused: the excerpt is escaped before
+         * the detail is redacted. */
+        if (!show(redactor, payload, len, EV_REPORT_EXCERPT_BYTES, excerpt,
+                  sizeof(excerpt)))
                 snprintf(total, sizeof(total), "... [%zu bytes total]", len);
-        ev_escape(verdict->detail, strlen(verdict->detail),
-                  sizeof(verdict->detail), EV_ESCAPE_BACKSLASH, detail,
-                  sizeof(detail));
+        show(redactor, verdict->detail, strlen(verdict->detail),
+             sizeof(verdict->detail), detail, sizeof(detail));
         if (ev_log_get_format() == EV_LOG_JSON) {
                 report_fields(excerpt, len, verdict, detail, where);
                 return;

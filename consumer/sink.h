@@ -37,7 +37,14 @@ enum ev_sink_kind {
 struct ev_sink_item {
         const struct ev_msg *msg;
         enum ev_sink_kind kind;
-        json_t *root; /* valid: the parsed event, when any sink asked */
+        json_t *root; /* valid: the parsed event (redacted with --redact),
+                       * when any sink asked or --redact is on */
+        /* valid: --redact replaced something, so root differs from the
+         * payload; a sink writes root, never the payload's bytes. */
+        bool redacted;
+        /* valid and redacted: the event's "message" string as received,
+         * before redaction (NULL when the event has none) */
+        json_t *original_message;
         struct ev_verdict verdict; /* toxic */
 };
 
@@ -74,8 +81,9 @@ struct ev_sink {
         const struct ev_sink_ops *ops;
 };
 
-/* Valid events to out (borrowed) as NDJSON, flushed by flush. NULL when
- * out of memory. */
+/* Valid events to out (borrowed) as NDJSON, flushed by flush: the payload's
+ * bytes, or the re-serialised event when --redact changed it. NULL when out
+ * of memory. */
 struct ev_sink *ev_sink_stdout_new(FILE *out);
 
 /* Toxic messages to dlq, which the sink takes over (it is freed on
@@ -90,6 +98,16 @@ struct ev_sink *ev_sink_dlq_new(struct ev_dlq *dlq);
 struct ev_sink *ev_sink_postgres_new(const struct ev_config *cfg,
                                      enum ev_err *err, char *errstr,
                                      size_t errstr_size);
+
+/*
+ * Valid events to Firestore documents, tenants/{tenant_id}/processed_logs/
+ * {log_id} (sink_firestore.c), by cfg's project, database, endpoint or
+ * emulator host, and credentials. cfg is borrowed and must outlive the
+ * sink. Makes no request. NULL with *err and errstr set on failure.
+ */
+struct ev_sink *ev_sink_firestore_new(const struct ev_config *cfg,
+                                      enum ev_err *err, char *errstr,
+                                      size_t errstr_size);
 
 /*
  * Appends one line to out: the payload bytes as received, except that each

@@ -1,9 +1,9 @@
 /*
  * The postgres sink: each batch in one transaction, COPY into a temporary
  * staging table, then one merge statement per table (pgrow.h has the rules
- * and the SQL). Owns its connection, the staged COPY text and the list of
- * tables it knows; borrows the config and, between write and flush, the
- * batch.
+ * and the SQL). Owns its connection, the staged COPY text, the list of
+ * tables it knows and the buffer redacted events are serialised in;
+ * borrows the config and, between write and flush, the batch.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +39,8 @@ struct pg_sink {
         size_t table_cnt;
         bool warned_full;
         struct ev_pgrow_buf copy; /* the staged batch as COPY text */
+        char *text; /* a redacted event as JSON, reused across events */
+        size_t text_cap;
         bool has_tombstones;
         unsigned long skipped; /* events of the staged batch left out */
 };
@@ -94,6 +96,32 @@ static int table_index(struct pg_sink *s, const char *name)
         return (int)i;
 }
 
+/* The JSON text the row of valid item stores: the payload as received, or,
+ * when redacted, the event serialised into s->text (NULL with *len 0 when
+ * out of memory). */
+static const char *event_text(struct pg_sink *s,
+                              const struct ev_sink_item *item, size_t *len)
+{
+        char *text;
+        size_t n;
+
+        *len = item->msg->len;
+        if (!item->redacted)
+                return item->msg->payload;
+        *len = 0;
+        n = json_dumpb(item->root, s->text, s->text_cap, JSON_COMPACT);
+        if (n > s->text_cap) {
+                text = realloc(s->text, n);
+                if (!text)
+                        return NULL;
+                s->text = text;
+                s->text_cap = n;
+                n = json_dumpb(item->root, s->text, s->text_cap, JSON_COMPACT);
+        }
+        *len = n;
+        return n ? s->text : NULL;
+}
+
 static enum ev_sink_result pg_write(struct ev_sink *sink,
                                     const struct ev_sink_batch *batch,
                                     enum ev_err *err, char *errstr,
@@ -103,7 +131,8 @@ static enum ev_sink_result pg_write(struct ev_sink *sink,
         struct ev_pgrow_origin origin;
         char name[EV_PGROW_NAME_SIZE], where[256];
         struct ev_pgrow row;
-        size_t i;
+        const char *text;
+        size_t i, len;
         int tbl;
 
         s->copy.len = 0;
@@ -141,6 +170,11 @@ static enum ev_sink_result pg_write(struct ev_sink *sink,
                         s->skipped++;
                         continue;
                 }
+                text = event_text(s, item, &len);
+                if (!text) {
+                        s->copy.failed = true;
+                        break;
+                }
                 origin_of(batch->src, msg, &origin, where, sizeof(where));
                 ev_pgrow_from_event(item->root, &origin, &row);
                 ev_pgrow_route(s->cfg->pg_table, s->cfg->pg_route_by,
@@ -148,7 +182,7 @@ static enum ev_sink_result pg_write(struct ev_sink *sink,
                 tbl = table_index(s, name);
                 s->tables[tbl].in_batch = true;
                 ev_pgrow_copy_line(&s->copy, i, tbl, &row, row.event_id,
-                                   strlen(row.event_id), msg->payload, msg->len,
+                                   strlen(row.event_id), text, len,
                                    batch->received_ms, &origin);
         }
         if (!s->copy.failed)
@@ -420,6 +454,7 @@ static void pg_close(struct ev_sink *sink)
         }
         free(s->tombstone_sql);
         ev_pgrow_buf_free(&s->copy);
+        free(s->text);
         free(s);
 }
 

@@ -1,6 +1,7 @@
 /*
- * The stdout sink: each valid event as one NDJSON line. Owns its small
- * struct; the FILE and its buffering belong to the caller.
+ * The stdout sink: each valid event as one NDJSON line, its payload's bytes
+ * or, once redacted, the event re-serialised. Owns its small struct; the
+ * FILE and its buffering belong to the caller.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -42,6 +43,17 @@ enum ev_err ev_sink_write_line(FILE *out, const char *payload, size_t len,
         return EV_OK;
 }
 
+/* The redacted event root as one compact line: jansson escapes every
+ * control character in a string, so the text holds no line break. Written
+ * straight into out, without a copy. */
+static enum ev_err write_event(FILE *out, json_t *root, char *errstr,
+                               size_t errstr_size)
+{
+        if (json_dumpf(root, out, JSON_COMPACT) || putc('\n', out) == EOF)
+                return write_failed(errstr, errstr_size);
+        return EV_OK;
+}
+
 /* A failed write is never retried: lines already in the stream would be
  * written twice, and a closed stdout does not come back. */
 static enum ev_sink_result stdout_write(struct ev_sink *sink,
@@ -57,8 +69,13 @@ static enum ev_sink_result stdout_write(struct ev_sink *sink,
 
                 if (batch->items[i].kind != EV_SINK_VALID)
                         continue;
-                *err = ev_sink_write_line(s->out, msg->payload, msg->len,
-                                          errstr, errstr_size);
+                if (batch->items[i].redacted)
+                        *err = write_event(s->out, batch->items[i].root, errstr,
+                                           errstr_size);
+                else
+                        *err =
+                            ev_sink_write_line(s->out, msg->payload, msg->len,
+                                               errstr, errstr_size);
                 if (*err)
                         return EV_SINK_ERROR;
         }

@@ -7,18 +7,19 @@
 #   scripts/compose-images.sh [DOCKER-COMPOSE-OPTION...]
 #
 # The names come from `docker-compose [OPTIONS] --profile pubsub --profile
-# postgres config`, so
-# .env, the environment and options such as --env-file FILE count as they
-# do for `up`:
+# postgres --profile gateway config`, so .env, the environment and options
+# such as --env-file FILE count as they do for `up`:
 #   - DEBIAN_IMAGE (debian:bookworm-slim), the Dockerfile's base: the bare
 #     Debian 12 of scripts/docker.sh base-image, trimmed as Debian's slim
 #     image is (no documentation, manual pages, locales or apt lists) and
 #     flattened;
 #   - KAFKA_IMAGE (apache/kafka:4.1.0): scripts/stand-ins/kafka, with the
 #     jars of scripts/kafka/pom.xml (Maven, ~/.m2: the jars kafka.sh runs);
-#   - PUBSUB_EMULATOR_IMAGE (Google's emulator image):
-#     scripts/stand-ins/pubsub-emulator, with the Pub/Sub emulator of this
-#     machine's Google Cloud SDK (as scripts/pubsub-emulator.sh finds it);
+#   - PUBSUB_EMULATOR_IMAGE and FIRESTORE_EMULATOR_IMAGE (both Google's
+#     emulator image, which holds every emulator): scripts/stand-ins/emulators,
+#     with the Pub/Sub and Firestore emulators of this machine's Google
+#     Cloud SDK (as scripts/pubsub-emulator.sh and firestore-emulator.sh
+#     find them), made once for each distinct name;
 #   - POSTGRES_IMAGE (postgres:15): scripts/stand-ins/postgres, Debian's
 #     PostgreSQL 15, which its build installs from the base's Debian mirror.
 #
@@ -31,8 +32,9 @@
 # It starts dockerd (scripts/docker.sh start) if no engine answers, and
 # leaves it running for docker-compose. Needs Java and Maven for the Kafka
 # jars (installed with scripts/setup.sh --kafka when missing) and the Google
-# Cloud SDK's Pub/Sub emulator (Debian package
-# google-cloud-cli-pubsub-emulator; CLOUDSDK_ROOT_DIR points at another SDK).
+# Cloud SDK's Pub/Sub and Firestore emulators (Debian packages
+# google-cloud-cli-pubsub-emulator and google-cloud-cli-firestore-emulator;
+# CLOUDSDK_ROOT_DIR points at another SDK).
 #
 # Environment: COMPOSE_IMAGES_DIR, the state directory (lock, build
 # contexts; default <repo>/.docker/compose-images); DOCKER_HOME_DIR,
@@ -53,12 +55,12 @@ source "$script_dir/lib/daemon.sh"
 source "$script_dir/lib/emulator.sh"
 
 # image_names COMPOSE-OPTION...: prints "kafka NAME", "pubsub-emulator NAME",
-# "postgres NAME" and "base NAME", read from the compose file as `up` would
-# see it.
+# "firestore-emulator NAME", "postgres NAME" and "base NAME", read from the
+# compose file as `up` would see it.
 image_names() {
   local out
   out=$(cd "$repo_root" && docker-compose "$@" --profile pubsub \
-    --profile postgres config) ||
+    --profile postgres --profile gateway config) ||
     die "docker-compose config failed (see above)"
   awk '
     /^services:/ { in_services = 1; next }
@@ -66,6 +68,7 @@ image_names() {
     !in_services { next }
     /^  [^ ]/ { service = $1; sub(/:$/, "", service) }
     /^    image: / && (service == "kafka" || service == "pubsub-emulator" ||
+                     service == "firestore-emulator" ||
                      service == "postgres") {
       print service, $2
     }
@@ -172,27 +175,33 @@ make_kafka() {
   log "made $name"
 }
 
-# The SDK's emulator directory (lib/emulator.sh), or a way to get one.
+# emulator_dir COMPONENT FILE PACKAGE: the SDK's directory of that emulator
+# (lib/emulator.sh), or a way to get one.
 emulator_dir() {
   local dir
-  dir=$(emulator_sdk_dir) ||
-    die "the Pub/Sub emulator is not installed (looked in: $dir); install the Debian package google-cloud-cli-pubsub-emulator from Google's apt repository (https://cloud.google.com/sdk/docs/install#deb), or point CLOUDSDK_ROOT_DIR at a Google Cloud SDK that has it"
+  dir=$(emulator_sdk_dir "$1" "$2") ||
+    die "the $1 is not installed (looked in: $dir); install the Debian package $3 from Google's apt repository (https://cloud.google.com/sdk/docs/install#deb), or point CLOUDSDK_ROOT_DIR at a Google Cloud SDK that has it"
   echo "$dir"
 }
 
-make_emulator() {
-  local name=$1 standin=$script_dir/stand-ins/pubsub-emulator dir inputs context
+make_emulators() {
+  local name=$1 standin=$script_dir/stand-ins/emulators pubsub firestore
+  local inputs context
   ! pulled "$name" || return 0
-  dir=$(emulator_dir)
-  inputs="base=$(image_id "$base") files=$(hash_of "$standin") emulator=$(hash_of "$dir")"
+  pubsub=$(emulator_dir pubsub-emulator bin/cloud-pubsub-emulator \
+    google-cloud-cli-pubsub-emulator)
+  firestore=$(emulator_dir cloud-firestore-emulator \
+    cloud-firestore-emulator.jar google-cloud-cli-firestore-emulator)
+  inputs="base=$(image_id "$base") files=$(hash_of "$standin") pubsub=$(hash_of "$pubsub") firestore=$(hash_of "$firestore")"
   needed "$name" "$inputs" || return 0
-  log "making $name: a stand-in from $dir..."
-  context=$state_dir/pubsub-emulator
+  log "making $name: a stand-in from $pubsub and $firestore..."
+  context=$state_dir/emulators
   rm -rf "$context"
   cp -r "$standin" "$context"
-  cp -r "$dir" "$context/pubsub-emulator"
+  cp -r "$pubsub" "$context/pubsub-emulator"
+  cp -r "$firestore" "$context/cloud-firestore-emulator"
   build_stand_in "$name" "$context" "$inputs" \
-    "Google Cloud Pub/Sub emulator stand-in: this machine's SDK emulator on Debian's JRE"
+    "Google Cloud emulators stand-in: this machine's SDK Pub/Sub and Firestore emulators on Debian's JRE"
   rm -rf "$context"
   log "made $name"
 }
@@ -212,7 +221,7 @@ make_postgres() {
 }
 
 main() {
-  local names kafka emulator postgres t0=$SECONDS
+  local names kafka emulator firestore postgres t0=$SECONDS
   command -v docker-compose >/dev/null || "$script_dir/setup.sh" --docker
   "$script_dir/docker.sh" start
   # One run at a time: two must not build the same stand-in at once. Not
@@ -223,14 +232,21 @@ main() {
   base=$(awk '$1 == "base" { print $2 }' <<<"$names")
   kafka=$(awk '$1 == "kafka" { print $2 }' <<<"$names")
   emulator=$(awk '$1 == "pubsub-emulator" { print $2 }' <<<"$names")
+  firestore=$(awk '$1 == "firestore-emulator" { print $2 }' <<<"$names")
   postgres=$(awk '$1 == "postgres" { print $2 }' <<<"$names")
-  [[ -n $base && -n $kafka && -n $emulator && -n $postgres ]] ||
+  [[ -n $base && -n $kafka && -n $emulator && -n $firestore && -n $postgres ]] ||
     die "could not read the image names from the compose file: '$names'"
   make_base "$base"
   make_kafka "$kafka"
-  make_emulator "$emulator"
+  make_emulators "$emulator"
+  # The same image by default (Google's holds every emulator): made once.
+  if [[ $firestore == "$emulator" ]]; then
+    firestore=
+  else
+    make_emulators "$firestore"
+  fi
   make_postgres "$postgres"
-  log "ready in $((SECONDS - t0)) s: $base, $kafka, $emulator, $postgres"
+  log "ready in $((SECONDS - t0)) s: $base, $kafka, $emulator, ${firestore:+$firestore, }$postgres"
 }
 
 main "$@"

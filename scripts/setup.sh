@@ -3,7 +3,7 @@
 # missing, so demo.sh and test.sh work on a fresh Debian 12 machine.
 #
 #   scripts/setup.sh          build dependencies (compiler, CMake, librdkafka, jansson, cmocka, libcurl,
-#                             libmicrohttpd, libpq)
+#                             libmicrohttpd, libpq, PCRE2)
 #   scripts/setup.sh --kafka  also Java and Maven, to run the real broker (scripts/kafka.sh)
 #   scripts/setup.sh --postgres
 #                             also PostgreSQL 15 (server and psql) and kcat, for
@@ -26,15 +26,20 @@ log() { printf 'setup.sh: %s\n' "$*" >&2; }
 # (crt1.o): without it nothing links on a bare Debian 12. The Pub/Sub
 # transport speaks HTTPS through libcurl and signs service-account JWTs with
 # OpenSSL's libcrypto. libmicrohttpd serves --metrics-addr. libpq talks to
-# PostgreSQL for the postgres sink and event-verify.
+# PostgreSQL for the postgres sink and event-verify. PCRE2 (its JIT) finds
+# what --redact replaces.
 build_pkgs=(gcc libc6-dev make cmake pkg-config librdkafka-dev libjansson-dev
-  libcmocka-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libpq-dev)
+  libcmocka-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libpq-dev
+  libpcre2-dev)
 kafka_pkgs=(default-jre-headless maven)
 # python3-venv: test.sh installs Google's Pub/Sub client into a virtualenv
 # for the interop test; openssl: the auth test makes RSA keys with the
 # command; valgrind: the memcheck test (tests/integration/memcheck.sh);
-# prometheus: its promtool checks the /metrics exposition. (The
-# Pub/Sub emulator is not in Debian: see scripts/pubsub-emulator.sh.)
+# prometheus: its promtool checks the /metrics exposition. (The Pub/Sub
+# and Firestore emulators are not in Debian: they come from Google's apt
+# repository as google-cloud-cli-pubsub-emulator and
+# google-cloud-cli-firestore-emulator; see scripts/pubsub-emulator.sh and
+# scripts/firestore-emulator.sh.)
 test_pkgs=(kcat python3 python3-venv openssl valgrind prometheus)
 # postgresql-15: the server scripts/postgres.sh runs for the postgres sink's
 # tests and demo.sh --postgres (initdb, postgres under

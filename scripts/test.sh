@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every test, on a fresh machine: install what is missing, build twice
 # (warnings as errors; then with AddressSanitizer + UBSan), start a real
-# Apache Kafka broker, the Google Cloud Pub/Sub emulator and a PostgreSQL 15
-# server (for the postgres sink; scripts/postgres.sh), install Google's
+# Apache Kafka broker, the Google Cloud Pub/Sub emulator, a PostgreSQL 15
+# server (for the postgres sink; scripts/postgres.sh) and the Google Cloud
+# Firestore emulator (for the firestore sink and the gateway tests;
+# scripts/firestore-emulator.sh), install Google's
 # Python Pub/Sub client for the interop test, run the whole ctest suite
 # against both builds, stop what was started. The slow suites run once,
 # with the first build only: the fresh-machine check (label fresh: a bare
@@ -12,7 +14,8 @@
 # its own images from the tree; the fuzzers (label fuzz, scripts/fuzz.sh)
 # have a clang build of their own; memcheck (label memory) runs the plain build
 # under valgrind, which cannot run an ASan binary; the fault tests (label
-# fault) kill consumers and the broker.
+# fault) kill consumers and the broker, or take Firestore away; the minute
+# of gateway load (label load) is as slow under ASan and tells no more.
 # Exits non-zero on any failure; a service that cannot start, or a client
 # that cannot be installed, is a failure, never a skip.
 #
@@ -21,9 +24,12 @@
 # PUBSUB_EMULATOR_PORT (default 18085, leaving a development emulator on 8085
 # alone), PUBSUB_HOME_DIR (default <repo>/.pubsub-test), POSTGRES_PORT
 # (default 15432, leaving a development server on 5432 alone),
-# POSTGRES_HOME_DIR (default <repo>/.postgres-test), IT_PUBSUB_VENV (the
+# POSTGRES_HOME_DIR (default <repo>/.postgres-test), FIRESTORE_EMULATOR_PORT
+# (default 18086, leaving a development emulator on 8086 alone),
+# FIRESTORE_HOME_DIR (default <repo>/.firestore-test), IT_PUBSUB_VENV (the
 # virtualenv for the Python client, default <repo>/.pubsub-venv). The tests
-# get PG_DSN, the libpq connection string postgres.sh prints.
+# get PG_DSN, the libpq connection string postgres.sh prints, and
+# FIRESTORE_EMULATOR_HOST.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -73,6 +79,8 @@ export PUBSUB_EMULATOR_PORT=${PUBSUB_EMULATOR_PORT:-18085}
 export PUBSUB_HOME_DIR=${PUBSUB_HOME_DIR:-$repo_root/.pubsub-test}
 export POSTGRES_PORT=${POSTGRES_PORT:-15432}
 export POSTGRES_HOME_DIR=${POSTGRES_HOME_DIR:-$repo_root/.postgres-test}
+export FIRESTORE_EMULATOR_PORT=${FIRESTORE_EMULATOR_PORT:-18086}
+export FIRESTORE_HOME_DIR=${FIRESTORE_HOME_DIR:-$repo_root/.firestore-test}
 
 started=()
 # Stops everything that was started, even when one stop fails.
@@ -86,32 +94,39 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# start_service SCRIPT VAR: SCRIPT start prints `export VAR=VALUE` (VALUE
+# in single quotes when it has blanks and no quote of its own, as
+# postgres.sh's PG_DSN); VAR is exported with VALUE, and SCRIPT stopped at
+# exit. An assignment, unlike eval "$(...)", fails this script when the
+# start fails.
+start_service() {
+  local out value
+  out=$("$1" start)
+  started+=("$1")
+  [[ $out == "export $2="* ]] || {
+    log "error: ${1##*/} start printed '$out'"
+    exit 1
+  }
+  value=${out#"export $2="}
+  if [[ $value == \'*\' ]]; then
+    value=${value#\'}
+    value=${value%\'}
+  fi
+  export "$2=$value"
+}
+
 scripts/kafka.sh start
 started+=(scripts/kafka.sh)
-# It prints `export PUBSUB_EMULATOR_HOST=HOST:PORT`; an assignment, unlike
-# eval "$(...)", fails this script when the start fails.
-emulator_env=$(scripts/pubsub-emulator.sh start)
-started+=(scripts/pubsub-emulator.sh)
-[[ $emulator_env == "export PUBSUB_EMULATOR_HOST="* ]] || {
-  log "error: pubsub-emulator.sh start printed '$emulator_env'"
-  exit 1
-}
-export PUBSUB_EMULATOR_HOST=${emulator_env#export PUBSUB_EMULATOR_HOST=}
-# It prints `export PG_DSN='host=... user=...'`, the value in single quotes
-# (it has blanks and no quote of its own).
-postgres_env=$(scripts/postgres.sh start)
-started+=(scripts/postgres.sh)
-[[ $postgres_env == "export PG_DSN='"*"'" ]] || {
-  log "error: postgres.sh start printed '$postgres_env'"
-  exit 1
-}
-PG_DSN=${postgres_env#export PG_DSN=\'}
-export PG_DSN=${PG_DSN%\'}
-log "Kafka at $KAFKA_BOOTSTRAP_SERVERS, Pub/Sub emulator at $PUBSUB_EMULATOR_HOST, PostgreSQL at $PG_DSN"
+start_service scripts/pubsub-emulator.sh PUBSUB_EMULATOR_HOST
+start_service scripts/postgres.sh PG_DSN
+start_service scripts/firestore-emulator.sh FIRESTORE_EMULATOR_HOST
+# shellcheck disable=SC2153 # exported by start_service
+log "Kafka at $KAFKA_BOOTSTRAP_SERVERS, Pub/Sub emulator at $PUBSUB_EMULATOR_HOST," \
+  "PostgreSQL at $PG_DSN, Firestore emulator at $FIRESTORE_EMULATOR_HOST"
 
 log "ctest in build"
 ctest --test-dir build --output-on-failure || status=1
-log "ctest in build-asan (all but fresh, compose, fuzz, memory and fault)"
+log "ctest in build-asan (all but fresh, compose, fuzz, memory, fault and load)"
 ctest --test-dir build-asan --output-on-failure \
-  --label-exclude '^(fresh|compose|fuzz|memory|fault)$' || status=1
+  --label-exclude '^(fresh|compose|fuzz|memory|fault|load)$' || status=1
 exit "$status"

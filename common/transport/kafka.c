@@ -37,14 +37,18 @@ struct kafka_publisher {
 };
 
 /* Set by the delivery guarantee, not by the user: offsets must be stored
- * only after the output is flushed, and a dead letter counts as written
- * only once every in-sync replica has it, each failure in time to be
- * retried within --dlq-timeout. */
+ * only after the output is flushed, and a dead letter (or a gateway's
+ * event, answered 202) counts as written only once every in-sync replica
+ * has it, each failure in time to be retried within --dlq-timeout (or
+ * answered within --publish-timeout). */
 static const char *const consumer_protected[] = {"enable.auto.offset.store",
                                                  NULL};
-static const char *const dead_letter_protected[] = {
-    "acks", "request.required.acks", "enable.idempotence", "message.timeout.ms",
-    NULL};
+static const char *const confirmed_protected[] = {"acks",
+                                                  "request.required.acks",
+                                                  "enable.idempotence",
+                                                  "message.timeout.ms",
+                                                  "delivery.timeout.ms",
+                                                  NULL};
 
 const char *ev_kafka_version(void)
 {
@@ -645,33 +649,51 @@ struct ev_publisher *ev_kafka_publisher_new(const struct ev_config *cfg,
                                             size_t errstr_size)
 {
         bool dead_letter = cfg->role == EV_ROLE_CONSUMER;
+        bool gateway = cfg->role == EV_ROLE_GATEWAY;
         char timeout_ms[32];
         const char *const defaults[] = {
             "bootstrap.servers", cfg->brokers, "client.id",
-            dead_letter ? "event-consumer-dlq" : "event-producer",
+            dead_letter ? "event-consumer-dlq"
+            : gateway   ? "event-gateway"
+                        : "event-producer",
             /* Retries can then neither duplicate nor reorder. */
             "enable.idempotence", "true", "acks", "all",
-            /* Broker state for event-producer's --metrics-addr; the
-             * consumer's source reports it already. */
+            /* Broker state for event-producer's --metrics-addr and the
+             * gateway's /readyz; the consumer's source reports it
+             * already. */
             "statistics.interval.ms",
-            cfg->metrics_addr && !dead_letter ? "1000" : "0",
-            /* The dead-letter settings, last: for event-producer the list
-             * ends here.
+            (cfg->metrics_addr && !dead_letter) || gateway ? "1000" : "0",
+            /* The dead-letter and gateway settings, last: for
+             * event-producer the list ends here.
              *
              * A dead letter is as large as the toxic payload, which the
-             * source topic may have allowed beyond the default 1 MB: let
-             * the broker's limit for the dead-letter topic decide. */
-            dead_letter ? "message.max.bytes" : NULL, "1000000000",
+             * source topic may have allowed beyond the default 1 MB, and
+             * a gateway's event as --max-body-bytes allows: let the
+             * broker's limit for the topic decide. */
+            dead_letter || gateway ? "message.max.bytes" : NULL, "1000000000",
             /* Each failure surfaces within this, so that the consumer can
-             * say so and try again until --dlq-timeout. */
-            "message.timeout.ms", timeout_ms, NULL};
+             * say so and try again until --dlq-timeout, and the gateway's
+             * answer is the broker's. */
+            "message.timeout.ms", timeout_ms,
+            /* A request waits for its batch: send it at once (the
+             * gateway flushes when it has no more to send). -X linger.ms
+             * trades that for larger batches. For the dead-letter
+             * publisher the list ends here. */
+            gateway ? "linger.ms" : NULL, "0", NULL};
         struct kafka_publisher *kp;
         rd_kafka_conf_t *conf;
         double t;
 
-        /* A quarter: a few rounds of retries fit in the timeout. */
-        t = cfg->dlq_timeout / 4;
-        t = t < 1 ? 1 : t > 10 ? 10 : t;
+        if (gateway) {
+                /* librdkafka wants more than linger.ms, and an int. */
+                t = cfg->publish_timeout;
+                t = t < 0.01 ? 0.01 : t > 86400 ? 86400 : t;
+        } else {
+                /* A quarter: a few rounds of retries fit in the
+                 * timeout. */
+                t = cfg->dlq_timeout / 4;
+                t = t < 1 ? 1 : t > 10 ? 10 : t;
+        }
         snprintf(timeout_ms, sizeof(timeout_ms), "%d", (int)(t * 1000));
 
         kp = calloc(1, sizeof(*kp));
@@ -685,9 +707,9 @@ struct ev_publisher *ev_kafka_publisher_new(const struct ev_config *cfg,
         kp->dr_cb = dr_cb;
         kp->opaque = opaque;
         *err = EV_ERR_CONFIG;
-        conf = ev_kafka_conf_new(cfg, defaults,
-                                 dead_letter ? dead_letter_protected : NULL,
-                                 errstr, errstr_size);
+        conf = ev_kafka_conf_new(
+            cfg, defaults, dead_letter || gateway ? confirmed_protected : NULL,
+            errstr, errstr_size);
         if (!conf)
                 goto err;
         rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);

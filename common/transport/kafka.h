@@ -29,7 +29,12 @@ struct ev_source *ev_kafka_source_new(const struct ev_config *cfg,
  * message from publish, poll and flush, with opaque. Made for the consumer
  * role, it is the dead-letter publisher: messages up to the broker's limit,
  * each reported failed after a quarter of cfg->dlq_timeout (between 1 and
- * 10 s) without a confirmation. cfg is borrowed and must outlive the publisher.
+ * 10 s) without a confirmation. Made for the gateway role: messages up to
+ * the broker's limit, sent after 1 ms (linger.ms, which -X may change),
+ * each reported failed after cfg->publish_timeout without a confirmation;
+ * it reports the broker's state for /readyz. For both, -X may not change
+ * acks, enable.idempotence or the message timeout. cfg is borrowed and
+ * must outlive the publisher.
  */
 struct ev_publisher *ev_kafka_publisher_new(const struct ev_config *cfg,
                                             ev_delivery_cb dr_cb, void *opaque,

@@ -34,8 +34,10 @@ struct ev_source *ev_pubsub_source_new(const struct ev_config *cfg,
  * message may be empty when it has some. dr_cb is called once per message,
  * from publish, poll and flush, with "message_id=ID" on success. Made for
  * the consumer role (its dead-letter topic), each request is retried for
- * at most cfg->dlq_timeout. cfg is borrowed and must outlive the
- * publisher.
+ * at most cfg->dlq_timeout. Made for the gateway role, each request ends
+ * within cfg->publish_timeout, retries included, and the gateway counts as
+ * connected (/readyz) once the topic answered. cfg is borrowed and must
+ * outlive the publisher.
  */
 struct ev_publisher *ev_pubsub_publisher_new(const struct ev_config *cfg,
                                              ev_delivery_cb dr_cb, void *opaque,

@@ -204,6 +204,30 @@ static void put_json(struct ev_pubsub_body *b, const char *s, size_t n)
         }
 }
 
+enum ev_err ev_pubsub_body_append(struct ev_pubsub_body *b, const char *s,
+                                  size_t n)
+{
+        if (reserve(b, n))
+                return EV_ERR_NOMEM;
+        put(b, s, n);
+        return EV_OK;
+}
+
+enum ev_err ev_pubsub_body_append_string(struct ev_pubsub_body *b,
+                                         const char *s, size_t n)
+{
+        size_t esc;
+
+        if (!json_escaped_len(s, n, &esc))
+                return EV_ERR_PERMANENT;
+        if (reserve(b, add_sat(esc, 2)))
+                return EV_ERR_NOMEM;
+        put(b, LIT("\""));
+        put_json(b, s, n);
+        put(b, LIT("\""));
+        return EV_OK;
+}
+
 /*
  * Resource names.
  */

@@ -42,6 +42,15 @@ struct ev_pubsub_body {
 void ev_pubsub_body_reset(struct ev_pubsub_body *b);
 void ev_pubsub_body_free(struct ev_pubsub_body *b);
 
+/* For the other Google REST bodies built in these buffers (Firestore's):
+ * appends s[0..n) as is, or as a JSON string (quoted and escaped).
+ * EV_ERR_NOMEM, or for a string that is not valid UTF-8 EV_ERR_PERMANENT;
+ * b is as it was on failure. */
+enum ev_err ev_pubsub_body_append(struct ev_pubsub_body *b, const char *s,
+                                  size_t n);
+enum ev_err ev_pubsub_body_append_string(struct ev_pubsub_body *b,
+                                         const char *s, size_t n);
+
 /*
  * True when id is a valid topic or subscription id: 3 to 255 characters of
  * A-Z a-z 0-9 - _ . ~ + %, starting with a letter, not starting with

@@ -1,21 +1,18 @@
 /*
  * What the Pub/Sub source and publisher share: the API's URLs, the
- * credentials, one call with its retries, and --create. Owns the gauth
- * handle; each caller owns its connections.
+ * credentials, one call with its retries (made by gapi.c), and --create.
+ * Owns the gauth handle; each caller owns its connections.
  */
 #include "pubsub_client.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gauth.h"
 #include "log.h"
 #include "metrics.h"
 #include "pubsub.h"
 #include "pubsub_api.h"
-#include "signals.h"
 
 /* How long one request is retried (429, 5xx, no answer) before the
  * operation fails: long enough to ride out a broker restart. */
@@ -24,24 +21,6 @@
 const char *ev_pubsub_version(void)
 {
         return curl_version_info(CURLVERSION_NOW)->version;
-}
-
-void ev_pubsub_sleep(double s)
-{
-        struct timespec ts;
-
-        if (s <= 0)
-                return;
-        ts.tv_sec = (time_t)s;
-        ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-        /* A stop signal cuts the sleep short: the caller looks at the
-         * clock, not at how long it slept. */
-        nanosleep(&ts, NULL);
-}
-
-double ev_pubsub_jitter(void)
-{
-        return (double)rand() / ((double)RAND_MAX + 1.0);
 }
 
 void ev_pubsub_conn_free(struct ev_pubsub_conn *cn)
@@ -63,82 +42,23 @@ enum ev_err ev_pubsub_conn_init(struct ev_pubsub_conn *cn, char *errstr,
         return EV_ERR_NOMEM;
 }
 
-/* Fills auth with the Authorization value, or leaves it empty with the
- * emulator. */
-enum ev_err ev_pubsub_authorize(struct ev_pubsub_client *c, char *auth,
-                                char *errstr, size_t errstr_size)
+/* Pub/Sub's answers are judged by their status alone. */
+static enum ev_err classify(enum ev_err transport_err, long status,
+                            const char *body, size_t len)
 {
-        auth[0] = '\0';
-        if (!c->ga)
-                return EV_OK;
-        return ev_gauth_authorization(c->ga, auth, EV_PUBSUB_AUTH_SIZE, errstr,
-                                      errstr_size);
+        (void)body;
+        (void)len;
+        return ev_pubsub_classify(transport_err, status);
 }
 
-/*
- * One API call, retried while it fails transiently (no answer, 408, 429,
- * 5xx, a token endpoint that does) for up to c->retry_budget with capped,
- * jittered exponential backoff. EV_OK: cn->resp holds a 2xx answer.
- * EV_ERR_PERMANENT: cn->resp holds the refusal (the caller may look at its
- * status, 404 or 409), errstr says what it was. EV_ERR_TRANSIENT: the
- * budget ran out.
- */
 enum ev_err ev_pubsub_call(struct ev_pubsub_client *c,
                            struct ev_pubsub_conn *cn, const char *what,
                            const char *method, const char *url,
                            const char *body, size_t len, char *errstr,
                            size_t errstr_size)
 {
-        double give_up = ev_signals_now() + c->retry_budget;
-        char auth[EV_PUBSUB_AUTH_SIZE];
-        char why[512];
-        struct ev_http_req req = {
-            .method = method,
-            .url = url,
-            .body = body,
-            .body_len = len,
-            .timeout_s = c->cfg->request_timeout,
-        };
-        enum ev_err err, cls;
-        unsigned attempt;
-        double delay;
-
-        for (attempt = 0;; attempt++) {
-                err = ev_pubsub_authorize(c, auth, why, sizeof(why));
-                if (!err) {
-                        req.authorization = auth[0] ? auth : NULL;
-                        err = ev_http_perform(cn->easy, &req, &cn->resp, why,
-                                              sizeof(why));
-                        cls = ev_pubsub_classify(err, cn->resp.status);
-                        if (!cls)
-                                return EV_OK;
-                        if (!err)
-                                ev_pubsub_error_text(
-                                    cn->resp.status, cn->resp.body,
-                                    cn->resp.len, why, sizeof(why));
-                        err = cls;
-                }
-                snprintf(errstr, errstr_size, "%s: %s", what, why);
-                if (err != EV_ERR_TRANSIENT)
-                        return err;
-                delay = ev_pubsub_backoff(attempt, ev_pubsub_jitter());
-                /* A stop request ends the retries too: the caller's
-                 * failure path (messages redelivered, a delivery
-                 * reported failed) loses nothing. */
-                if (ev_signals_now() + delay > give_up ||
-                    ev_signals_stop_requested()) {
-                        snprintf(errstr, errstr_size,
-                                 "%s: %s (gave up after %u attempts in %g s%s)",
-                                 what, why, attempt + 1, c->retry_budget,
-                                 ev_signals_stop_requested()
-                                     ? ", stop requested"
-                                     : "");
-                        return EV_ERR_TRANSIENT;
-                }
-                ev_log(EV_LOG_WARN, "pubsub: %s; retrying in %.1f s", errstr,
-                       delay);
-                ev_pubsub_sleep(delay);
-        }
+        return ev_gapi_call(&c->api, cn->easy, &cn->resp, what, method, url,
+                            body, len, errstr, errstr_size);
 }
 
 /* True when a refused call's answer carries this google.rpc status. */
@@ -221,8 +141,8 @@ static enum ev_err check_exists(struct ev_pubsub_client *c,
 
 void ev_pubsub_client_free(struct ev_pubsub_client *c)
 {
-        ev_gauth_destroy(c->ga);
-        c->ga = NULL;
+        ev_gauth_destroy(c->api.ga);
+        c->api.ga = NULL;
 }
 
 /* Checks the names, builds the URLs and finds the credentials. */
@@ -237,7 +157,10 @@ enum ev_err ev_pubsub_client_init(struct ev_pubsub_client *c,
 
         memset(c, 0, sizeof(*c));
         c->cfg = cfg;
-        c->retry_budget = RETRY_BUDGET_S;
+        c->api.service = "pubsub";
+        c->api.timeout_s = cfg->request_timeout;
+        c->api.retry_budget = RETRY_BUDGET_S;
+        c->api.classify = classify;
         err = ev_http_global_init(errstr, errstr_size);
         if (err)
                 return err;
@@ -300,11 +223,12 @@ enum ev_err ev_pubsub_client_init(struct ev_pubsub_client *c,
                        cfg->emulator_host);
                 return EV_OK;
         }
-        c->ga = ev_gauth_new(cfg->credentials, EV_GAUTH_SCOPE_PUBSUB, &err,
-                             errstr, errstr_size);
-        if (!c->ga)
+        c->api.ga = ev_gauth_new(cfg->credentials, EV_GAUTH_SCOPE_PUBSUB, &err,
+                                 errstr, errstr_size);
+        if (!c->api.ga)
                 return err;
-        ev_log(EV_LOG_INFO, "pubsub: %s at %s", ev_gauth_describe(c->ga), base);
+        ev_log(EV_LOG_INFO, "pubsub: %s at %s", ev_gauth_describe(c->api.ga),
+               base);
         return EV_OK;
 }
 

@@ -11,22 +11,21 @@
 
 #include "config.h"
 #include "err.h"
+#include "gapi.h"
 #include "http.h"
 
-#define EV_PUBSUB_AUTH_SIZE 4096
-#define EV_PUBSUB_URL_SIZE  1024
-
-struct ev_gauth;
+#define EV_PUBSUB_URL_SIZE 1024
 
 /* What the source and the publisher share: where the API is, how to
  * authenticate, and the names they work on. Embedded in its user. */
 struct ev_pubsub_client {
         const struct ev_config *cfg; /* borrowed */
-        struct ev_gauth *ga;         /* NULL with the emulator */
+        /* How calls are made: its ga (NULL with the emulator) is owned
+         * here; retry_budget, 60 s from init, may be lowered. */
+        struct ev_gapi api;
         char topic_url[EV_PUBSUB_URL_SIZE];
         char sub_url[EV_PUBSUB_URL_SIZE];
         char topic_path[EV_PUBSUB_URL_SIZE]; /* "projects/P/topics/T" */
-        double retry_budget; /* s a call is retried; init sets 60 */
 };
 
 /* One easy handle and its answer buffer: a connection that is kept alive
@@ -59,15 +58,10 @@ enum ev_err ev_pubsub_conn_init(struct ev_pubsub_conn *cn, char *errstr,
                                 size_t errstr_size);
 void ev_pubsub_conn_free(struct ev_pubsub_conn *cn);
 
-/* Writes the Authorization value into auth (EV_PUBSUB_AUTH_SIZE bytes), or
- * "" with the emulator. Errors as ev_gauth_authorization. */
-enum ev_err ev_pubsub_authorize(struct ev_pubsub_client *c, char *auth,
-                                char *errstr, size_t errstr_size);
-
 /*
- * One API call on cn, named what in messages, retried while it fails
- * transiently (no answer, 408, 429, 499, 5xx, a token endpoint that does)
- * for up to c->retry_budget with capped, jittered exponential backoff. EV_OK:
+ * One API call on cn, named what in messages, retried (ev_gapi_call) while
+ * it fails transiently (no answer, 408, 429, 499, 5xx, a token endpoint
+ * that does) for up to c->api.retry_budget. EV_OK:
  * cn->resp holds a 2xx answer. EV_ERR_PERMANENT: cn->resp holds the refusal
  * (the caller may look at its status), errstr says what it was.
  * EV_ERR_TRANSIENT: the time ran out. body (len bytes, may be NULL) is
@@ -78,11 +72,5 @@ enum ev_err ev_pubsub_call(struct ev_pubsub_client *c,
                            const char *method, const char *url,
                            const char *body, size_t len, char *errstr,
                            size_t errstr_size);
-
-/* Sleeps s seconds, or less when a signal arrives. */
-void ev_pubsub_sleep(double s);
-
-/* Uniform in [0, 1), for backoff jitter. */
-double ev_pubsub_jitter(void);
 
 #endif

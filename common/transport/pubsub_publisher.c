@@ -4,6 +4,7 @@
  */
 #include "pubsub.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,7 @@ static void publisher_poll(struct ev_publisher *pub, int timeout_ms)
                 if (due < wait)
                         wait = due;
         }
-        ev_pubsub_sleep(wait);
+        ev_gapi_sleep(wait);
         if (pp->body.msgs && ev_signals_now() >= pp->batch_started + LINGER_S)
                 send_batch(pp);
 }
@@ -230,8 +231,17 @@ struct ev_publisher *ev_pubsub_publisher_new(const struct ev_config *cfg,
         *err = ev_pubsub_client_init(&pp->c, cfg, errstr, errstr_size);
         /* The dead-letter publisher gives up when the consumer would. */
         if (cfg->role == EV_ROLE_CONSUMER &&
-            cfg->dlq_timeout < pp->c.retry_budget)
-                pp->c.retry_budget = cfg->dlq_timeout;
+            cfg->dlq_timeout < pp->c.api.retry_budget)
+                pp->c.api.retry_budget = cfg->dlq_timeout;
+        /* The gateway answers its requests within --publish-timeout:
+         * retries start within the first half, and an attempt takes at
+         * most the other. */
+        if (cfg->role == EV_ROLE_GATEWAY) {
+                pp->c.api.retry_budget =
+                    fmin(pp->c.api.retry_budget, cfg->publish_timeout / 2);
+                pp->c.api.timeout_s =
+                    fmin(pp->c.api.timeout_s, cfg->publish_timeout / 2);
+        }
         if (!*err)
                 *err = ev_pubsub_conn_init(&pp->conn, errstr, errstr_size);
         if (!*err)
@@ -241,6 +251,11 @@ struct ev_publisher *ev_pubsub_publisher_new(const struct ev_config *cfg,
                 publisher_destroy(&pp->base);
                 return NULL;
         }
+        /* The topic answered. The gateway stays ready through failed
+         * publishes: readiness that only a publish could restore would
+         * never come back once a load balancer listened to it. */
+        if (cfg->role == EV_ROLE_GATEWAY)
+                ev_health_set_connected(true);
         snprintf(pp->publish_url, sizeof(pp->publish_url), "%s:publish",
                  pp->c.topic_url);
         return &pp->base;

@@ -65,7 +65,7 @@ struct pubsub_source {
         size_t pulls_cnt;
         char pull_url[EV_PUBSUB_URL_SIZE + 16];
         char pull_body[64];
-        char auth[EV_PUBSUB_AUTH_SIZE];
+        char auth[EV_GAPI_AUTH_SIZE];
         double deadline_s; /* the subscription's ack deadline */
 
         /* Pulled, not yet handed out: a FIFO of pointers. */
@@ -315,7 +315,7 @@ static enum ev_err start_pull(struct pubsub_source *ps, struct pull *p,
 {
         enum ev_err err;
 
-        err = ev_pubsub_authorize(&ps->c, ps->auth, errstr, errstr_size);
+        err = ev_gapi_authorize(&ps->c.api, ps->auth, errstr, errstr_size);
         if (err)
                 return err;
         p->req.authorization = ps->auth[0] ? ps->auth : NULL;
@@ -337,7 +337,7 @@ static enum ev_err start_pull(struct pubsub_source *ps, struct pull *p,
 /* After a failed pull: wait before the next one from this slot. */
 static void pull_failed(struct pull *p, const char *why)
 {
-        double delay = ev_pubsub_backoff(p->failures++, ev_pubsub_jitter());
+        double delay = ev_pubsub_backoff(p->failures++, ev_gapi_jitter());
 
         p->not_before = ev_signals_now() + delay;
         ev_health_set_connected(false);

@@ -22,7 +22,17 @@
 #      PostgreSQL), and, once its table holds 10 rows, asserts with psql in
 #      the postgres container that the table is exactly the 10 valid events
 #      pg-consumer printed (as JSON; each valid, under the event_id of its
-#      topic, partition and offset) and that no tombstone is recorded.
+#      topic, partition and offset) and that no tombstone is recorded;
+#   7. the gateway profile: `docker-compose --profile gateway up --build -d
+#      gateway` (the Pub/Sub and Firestore emulators, firestore-consumer and
+#      the gateway), waits until all four are healthy, posts a JSON request
+#      to the gateway's published loopback port and a text/plain one from
+#      another container on the compose network (http://gateway:8080),
+#      each answered 202 with its tenant and log id, then finds both
+#      documents in the Firestore emulator (its published port, REST):
+#      tenants/{tenant}/processed_logs/{log_id}, source json_upload or
+#      text_upload, original_text as sent, modified_data with the phone
+#      number and e-mail address [REDACTED], processed_at a timestamp.
 #
 # Each run is a compose project of its own (event-ingest-test-PID-...), with
 # free loopback ports and its own env file (the repository's .env and the
@@ -38,10 +48,11 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 readonly repo_root
 readonly docker_sh=$repo_root/scripts/docker.sh
 readonly check_py=$repo_root/tests/integration/check.py
+readonly fs_py=$repo_root/tests/integration/gateway/firestore.py
 readonly project_prefix=event-ingest-test-
 # Every profile, for the commands that must see every service a project
 # may have (ps, logs, run, and the `down` of a project left behind).
-readonly all_profiles=(--profile pubsub --profile postgres)
+readonly all_profiles=(--profile pubsub --profile postgres --profile gateway)
 wait_s=${COMPOSE_TEST_TIMEOUT:-180}
 [[ $wait_s =~ ^[1-9][0-9]*$ ]] ||
   { echo "COMPOSE_TEST_TIMEOUT must be a whole number of seconds" >&2; exit 1; }
@@ -359,6 +370,95 @@ scenario() {
   log "$name: ok ($((SECONDS - t0)) s)"
 }
 
+# posted NAME TENANT: the 202 body in $tmp/NAME.json names TENANT; prints
+# its log id.
+posted() {
+  python3 -c '
+import json, sys
+b = json.load(open(sys.argv[1]))
+if b.get("status") != "accepted" or b.get("tenant_id") != sys.argv[2] or \
+        not b.get("log_id") or not b.get("message_id"):
+    sys.exit("not accepted for %s: %r" % (sys.argv[2], b))
+print(b["log_id"])
+' "$tmp/$1.json" "$2" || fail "gateway: $1 was not accepted: $(cat "$tmp/$1.json")"
+}
+
+# stored PROJECT TENANT LOG_ID: 0 once the Firestore emulator's published
+# port serves that document (into $tmp/doc-LOG_ID.json).
+stored() {
+  python3 "$fs_py" get "127.0.0.1:$firestore_port" "$1" "$2" "$3" \
+    >"$tmp/doc-$3.json" 2>"$tmp/doc.err"
+}
+
+# check_doc LOG_ID SOURCE ORIGINAL REDACTED: the document fetched by stored.
+check_doc() {
+  python3 -c '
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+_, source, orig, red = sys.argv[1:]
+bad = [k for k, v in (("source", source), ("original_text", orig),
+                      ("modified_data", red)) if d.get(k) != v]
+ts = d.get("processed_at", {})
+if not isinstance(ts, dict) or not re.match(r"\d{4}-\d\d-\d\dT", ts.get("timestampValue", "")):
+    bad.append("processed_at")
+if bad:
+    sys.exit("wrong %s in %r" % (", ".join(bad), d))
+' "$tmp/doc-$1.json" "$2" "$3" "$4" || fail "gateway: document $1 is wrong"
+}
+
+# The gateway profile: HTTP -> event-gateway -> Pub/Sub emulator ->
+# firestore-consumer (redacting) -> Firestore emulator.
+gateway_scenario() {
+  local project=$project_prefix$$-gateway t0=$SECONDS gcp tenant=compose-acme
+  local json_id text_id service
+  gcp=$(sed -n 's/^GCP_PROJECT_ID=//p' "$tmp/compose.env" | tail -n 1)
+  projects+=("$project --profile gateway")
+  log "gateway: docker-compose --profile gateway up --build -d gateway"
+  if ! dc "$project" --profile gateway up --build -d gateway \
+      >"$tmp/up.log" 2>&1; then
+    tail -n 60 "$tmp/up.log" >&2
+    fail "gateway: docker-compose up failed"
+  fi
+  for service in pubsub-emulator firestore-emulator firestore-consumer gateway; do
+    wait_until "$project" "gateway: $service did not become healthy" \
+      healthy "$project" "$service"
+  done
+  log "gateway: healthy $((SECONDS - t0)) s after up"
+
+  curl -sS --max-time 30 -o "$tmp/json.json" -w '%{http_code}' \
+    -H 'Content-Type: application/json' --data-binary \
+    "{\"tenant_id\": \"$tenant\", \"log_id\": \"compose-1\", \"text\": \"call 555-0199 or mail ops@example.com\"}" \
+    "http://127.0.0.1:$gateway_port/ingest" >"$tmp/json.status" ||
+    fail "gateway: POST to http://127.0.0.1:$gateway_port/ingest failed"
+  [[ $(<"$tmp/json.status") == 202 ]] ||
+    fail "gateway: JSON POST answered $(<"$tmp/json.status"): $(cat "$tmp/json.json")"
+  json_id=$(posted json "$tenant")
+  dc "$project" --profile gateway run --rm --no-deps -T --entrypoint curl \
+    firestore-consumer -sS --fail --max-time 30 -H 'Content-Type: text/plain' \
+    -H "X-Tenant-ID: $tenant" --data-binary 'text from the network, +1 555 123 4567' \
+    http://gateway:8080/ingest >"$tmp/text.json" 2>"$tmp/run.log" || {
+    cat "$tmp/run.log" >&2
+    fail "gateway: text/plain POST to http://gateway:8080/ingest failed"
+  }
+  text_id=$(posted text "$tenant")
+
+  wait_until "$project" "gateway: no document $tenant/$json_id in Firestore" \
+    stored "$gcp" "$tenant" "$json_id"
+  wait_until "$project" "gateway: no document $tenant/$text_id in Firestore" \
+    stored "$gcp" "$tenant" "$text_id"
+  check_doc "$json_id" json_upload 'call 555-0199 or mail ops@example.com' \
+    'call [REDACTED] or mail [REDACTED]'
+  check_doc "$text_id" text_upload 'text from the network, +1 555 123 4567' \
+    'text from the network, [REDACTED]'
+  log "gateway: both documents in Firestore, redacted"
+
+  down "$project" --profile gateway || fail "gateway: docker-compose down -v failed"
+  unset 'projects[-1]'
+  [[ -z $(docker ps -aq --filter "label=com.docker.compose.project=$project") ]] ||
+    fail "gateway: containers left after docker-compose down"
+  log "gateway: ok ($((SECONDS - t0)) s)"
+}
+
 main() {
   local t0=$SECONDS t key
   "$repo_root/scripts/setup.sh" --docker
@@ -373,6 +473,9 @@ main() {
   pubsub_metrics_port=$(free_port)
   postgres_port=$(free_port)
   pg_metrics_port=$(free_port)
+  gateway_port=$(free_port)
+  firestore_port=$(free_port)
+  firestore_metrics_port=$(free_port)
   cat >"$tmp/compose.env" <<EOF
 KAFKA_HOST_PORT=$kafka_port
 METRICS_HOST_PORT=$metrics_port
@@ -380,6 +483,9 @@ PUBSUB_EMULATOR_HOST_PORT=$emulator_port
 PUBSUB_METRICS_HOST_PORT=$pubsub_metrics_port
 POSTGRES_HOST_PORT=$postgres_port
 PG_METRICS_HOST_PORT=$pg_metrics_port
+GATEWAY_HOST_PORT=$gateway_port
+FIRESTORE_EMULATOR_HOST_PORT=$firestore_port
+FIRESTORE_METRICS_HOST_PORT=$firestore_metrics_port
 EOF
   # After the env file, which `down` reads.
   remove_stale_projects
@@ -394,6 +500,8 @@ EOF
     fail "docker-compose.yml, profile pubsub: docker-compose config failed"
   dc check --profile postgres config -q ||
     fail "docker-compose.yml, profile postgres: docker-compose config failed"
+  dc check --profile gateway config -q ||
+    fail "docker-compose.yml, profile gateway: docker-compose config failed"
   key=$tmp/key.json
   echo '{"type": "service_account"}' >"$key"
   chmod 0644 "$key"
@@ -401,7 +509,7 @@ EOF
     >>"$tmp/compose.env"
   dc check -f docker-compose.gcp.yml config -q ||
     fail "docker-compose.gcp.yml: docker-compose config failed"
-  log "config: docker-compose.yml, its pubsub and postgres profiles and docker-compose.gcp.yml accepted"
+  log "config: docker-compose.yml, its pubsub, postgres and gateway profiles and docker-compose.gcp.yml accepted"
 
   # Kafka: exactly the user's `docker-compose up --build`; Pub/Sub: the
   # profile's services only, to leave the broker out.
@@ -413,6 +521,7 @@ EOF
   # the first consumer (the images are the Kafka scenario's, from the cache).
   scenario postgres kafka pg-consumer producer "$pg_metrics_port" \
     --profile postgres -- kafka kafka-topic producer postgres pg-consumer
+  gateway_scenario
   # docker-compose.gcp.yml's secret: mounted read-only where
   # CREDENTIALS_PATH says, readable by the binaries' user (no network use).
   projects+=("$project_prefix$$-gcp -f docker-compose.gcp.yml")
@@ -429,7 +538,7 @@ EOF
     fail "docker-compose.gcp.yml: down failed"
   unset 'projects[-1]'
   log "gcp: the key is mounted read-only at CREDENTIALS_PATH"
-  log "ok: docker-compose up, Kafka, Pub/Sub and PostgreSQL, in $((SECONDS - t0)) s"
+  log "ok: docker-compose up, Kafka, Pub/Sub, PostgreSQL and the gateway, in $((SECONDS - t0)) s"
 }
 
 main "$@"

@@ -168,16 +168,7 @@ sub=$(unique_name sub)
 make_events 20 "$sub" >"$IT_TMP/events.txt"
 publish_events "$(unique_name topic)" "$sub" 60 "$IT_TMP/events.txt" 20
 relay_port=$(free_port)
-# start_relay: the relay on relay_port, up within 10 s; its pid in $relay.
-start_relay() {
-  python3 "$IT_DIR/pubsub/tcp_proxy.py" "$relay_port" "$EMULATOR" 120 \
-    >"$IT_TMP/relay.out" 2>>"$IT_TMP/relay.err" &
-  relay=$!
-  IT_PIDS+=("$relay")
-  wait_until 10 grep -q listening "$IT_TMP/relay.out" ||
-    fail "the relay did not start on 127.0.0.1:$relay_port"
-}
-start_relay
+start_relay "$relay_port"
 spawn "$CONSUMER" --transport pubsub --emulator-host "127.0.0.1:$relay_port" \
   --project "$PROJECT" --subscription "$sub" --request-timeout 5 \
   --metrics-addr 127.0.0.1:0 >"$IT_TMP/pubsub.out" 2>"$IT_TMP/pubsub.err"
@@ -201,7 +192,7 @@ wait_until "$DOWN_S" pubsub_probes 200 503 ||
 ps_down_ms=$(($(now_ms) - start))
 grep -qE '^WARN: pubsub: .*retrying in' "$IT_TMP/pubsub.err" ||
   fail "the Pub/Sub consumer reported no failed pull"
-start_relay
+start_relay "$relay_port"
 start=$(now_ms)
 wait_until "$READY_S" pubsub_probes 200 200 ||
   fail "the Pub/Sub consumer is not ready again $READY_S s after the relay came back: $PROBE_GOT"

@@ -15,20 +15,7 @@ sub=$(unique_name sub)
 make_events $((2 * HALF)) "$topic" >"$IT_TMP/events.txt"
 head -n "$HALF" "$IT_TMP/events.txt" >"$IT_TMP/first.txt"
 tail -n "$HALF" "$IT_TMP/events.txt" >"$IT_TMP/second.txt"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-# start_proxy: the relay on $port, up within 10 s; its pid in $proxy.
-start_proxy() {
-  python3 "$IT_DIR/pubsub/tcp_proxy.py" "$port" "$EMULATOR" 120 \
-    >"$IT_TMP/proxy.out" 2>>"$IT_TMP/proxy.err" &
-  proxy=$!
-  IT_PIDS+=("$proxy")
-  for _ in $(seq 100); do
-    grep -q listening "$IT_TMP/proxy.out" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  fail "the relay did not start on 127.0.0.1:$port"
-}
+port=$(free_port)
 
 # wait_lines FILE N: until FILE has N lines, at most WAIT_S seconds.
 wait_lines() {
@@ -42,7 +29,7 @@ wait_lines() {
 }
 
 publish_events "$topic" "$sub" 60 "$IT_TMP/first.txt" "$HALF"
-start_proxy
+start_relay "$port"
 "$CONSUMER" --transport pubsub --emulator-host "127.0.0.1:$port" \
   --project "$PROJECT" --subscription "$sub" --request-timeout 5 \
   >"$IT_TMP/consumer.out" 2>"$IT_TMP/consumer.err" &
@@ -54,12 +41,12 @@ wait_lines "$IT_TMP/consumer.out" "$HALF"
 sleep 1
 
 log "outage: relay down for ${OUTAGE_S}s while $HALF more events are published"
-kill -TERM "$proxy"
-wait "$proxy" 2>/dev/null || true
+kill -TERM "$relay"
+wait "$relay" 2>/dev/null || true
 publish_events "$topic" "$sub" 60 "$IT_TMP/second.txt" "$HALF"
 sleep "$OUTAGE_S"
 kill -0 "$consumer_pid" 2>/dev/null || fail "the consumer did not survive the outage"
-start_proxy
+start_relay "$port"
 
 wait_lines "$IT_TMP/consumer.out" $((2 * HALF))
 kill -TERM "$consumer_pid"

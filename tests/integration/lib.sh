@@ -472,15 +472,20 @@ expect_error() {
 # shellcheck source-path=SCRIPTDIR source=../../scripts/lib/emulator.sh
 source "$IT_DIR/../../scripts/lib/emulator.sh"
 
+# require_sdk_emulator WHAT VAR HOST SCRIPT: HOST, the value of the variable
+# VAR, is set, is HOST:PORT, and the Cloud SDK's WHAT emulator answers there;
+# otherwise the test fails, saying to start one with scripts/SCRIPT.
+require_sdk_emulator() {
+  [[ -n $3 ]] ||
+    fail "$2 is not set. Start the emulator with scripts/$4 start and" \
+      "export what it prints."
+  [[ $3 =~ ^[^:]+:[0-9]+$ ]] || fail "$2=$3 is not HOST:PORT"
+  emulator_answers "$3" ||
+    fail "no $1 emulator answers at $2=$3. Start one with scripts/$4 start."
+}
+
 require_emulator() {
-  [[ -n $EMULATOR ]] ||
-    fail "PUBSUB_EMULATOR_HOST is not set. Start the emulator with" \
-      "scripts/pubsub-emulator.sh start and export what it prints."
-  [[ $EMULATOR =~ ^[^:]+:[0-9]+$ ]] ||
-    fail "PUBSUB_EMULATOR_HOST=$EMULATOR is not HOST:PORT"
-  emulator_answers "$EMULATOR" ||
-    fail "no Pub/Sub emulator answers at PUBSUB_EMULATOR_HOST=$EMULATOR." \
-      "Start one with scripts/pubsub-emulator.sh start."
+  require_sdk_emulator Pub/Sub PUBSUB_EMULATOR_HOST "$EMULATOR" pubsub-emulator.sh
 }
 
 # A Google Cloud project id no other run uses (6 to 30 of a-z 0-9 -, a
@@ -517,6 +522,19 @@ try:
 except urllib.error.HTTPError as e:
     sys.exit(f"HTTP {e.code}: {e.read().decode()}")
 EOF
+}
+
+# start_relay PORT: a relay (pubsub/tcp_proxy.py) from 127.0.0.1:PORT to the
+# emulator, up within 10 s; its pid in $relay (and IT_PIDS). Stopping it
+# (SIGTERM) cuts every connection, an outage of the emulator for whatever
+# reaches it through PORT; starting it again on PORT ends the outage.
+start_relay() {
+  python3 "$IT_DIR/pubsub/tcp_proxy.py" "$1" "$EMULATOR" 120 \
+    >"$IT_TMP/relay.out" 2>>"$IT_TMP/relay.err" &
+  relay=$!
+  IT_PIDS+=("$relay")
+  wait_until 10 grep -q listening "$IT_TMP/relay.out" ||
+    fail "the relay did not start on 127.0.0.1:$1"
 }
 
 # expect_ack_deadline SUBSCRIPTION SECONDS: the subscription exists in

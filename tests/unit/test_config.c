@@ -19,6 +19,7 @@
 #define P EV_ROLE_PRODUCER
 #define C EV_ROLE_CONSUMER
 #define V EV_ROLE_VERIFY
+#define G EV_ROLE_GATEWAY
 
 #define MAX_ENV    4
 #define MAX_ARGS   14
@@ -76,6 +77,16 @@ static const char *const env_names[] = {
     "PUBSUB_ACK_DEADLINE",
     "PUBSUB_MAX_MESSAGES",
     "PUBSUB_PULLS",
+    "REDACT",
+    "FIRESTORE_EMULATOR_HOST",
+    "FIRESTORE_ENDPOINT",
+    "FIRESTORE_DATABASE",
+    "FIRESTORE_DEFAULT_TENANT",
+    "GATEWAY_LISTEN",
+    "MAX_BODY_BYTES",
+    "API_KEYS_FILE",
+    "PUBLISH_TIMEOUT",
+    "GATEWAY_MAX_CONNECTIONS",
 };
 
 static const struct config_case config_cases[] = {
@@ -320,6 +331,137 @@ static const struct config_case config_cases[] = {
      EV_ERR_USAGE,
      {"--sink"}},
     {"sink case", C, {NULL}, {"--sink", "Postgres"}, EV_ERR_USAGE, {"--sink"}},
+    /* The firestore sink, and redaction. */
+    {"firestore defaults",
+     C,
+     {"SINKS=firestore", "GCP_PROJECT_ID=proj-one"},
+     {NULL},
+     EV_OK,
+     {"sinks=firestore", "firestore_emulator_host=(null)",
+      "firestore_endpoint=https://firestore.googleapis.com",
+      "firestore_database=(default)", "firestore_default_tenant=default",
+      "project=proj-one", "redact=none"}},
+    {"firestore settings",
+     C,
+     {"FIRESTORE_EMULATOR_HOST=127.0.0.1:8086", "FIRESTORE_DATABASE=logs"},
+     {"--sink", "stdout,firestore", "--project", "p-1",
+      "--firestore-default-tenant", "acme", "--firestore-endpoint",
+      "http://fs:1"},
+     EV_OK,
+     {"sinks=stdout,firestore", "firestore_emulator_host=127.0.0.1:8086",
+      "firestore_database=logs", "firestore_default_tenant=acme",
+      "firestore_endpoint=http://fs:1"}},
+    {"firestore needs a project",
+     C,
+     {NULL},
+     {"--sink", "firestore"},
+     EV_ERR_USAGE,
+     {"GCP_PROJECT_ID", "--sink firestore"}},
+    {"firestore project on kafka",
+     C,
+     {"GCP_PROJECT_ID=p-2"},
+     {"--sink", "firestore", "--transport", "kafka"},
+     EV_OK,
+     {"sinks=firestore", "project=p-2"}},
+    {"redact both",
+     C,
+     {"REDACT=phone,email"},
+     {NULL},
+     EV_OK,
+     {"redact=phone,email"}},
+    {"redact flag over env",
+     C,
+     {"REDACT=phone"},
+     {"--redact", "email"},
+     EV_OK,
+     {"redact=email"}},
+    {"redact none", C, {"REDACT=none"}, {NULL}, EV_OK, {"redact=none"}},
+    {"redact unknown",
+     C,
+     {NULL},
+     {"--redact", "phone,ssn"},
+     EV_ERR_USAGE,
+     {"--redact", "'phone,ssn'", "phone, email"}},
+    {"redact empty item",
+     C,
+     {"REDACT=phone,"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"REDACT"}},
+    {"redact none mixed",
+     C,
+     {NULL},
+     {"--redact", "none,phone"},
+     EV_ERR_USAGE,
+     {"--redact"}},
+    {"producer ignores REDACT",
+     P,
+     {"REDACT=bogus"},
+     {NULL},
+     EV_OK,
+     {"action=run"}},
+    /* event-gateway. */
+    {"gateway defaults",
+     G,
+     {NULL},
+     {NULL},
+     EV_OK,
+     {"action=run", "listen=0.0.0.0:8080", "max_body_bytes=1048576",
+      "api_keys=(null)", "publish_timeout=10", "max_conns=1024",
+      "transport=kafka", "brokers=localhost:9092", "topic=log-events",
+      "flush_timeout=30"}},
+    {"gateway env",
+     G,
+     {"GATEWAY_LISTEN=127.0.0.1:0", "MAX_BODY_BYTES=10",
+      "API_KEYS_FILE=keys.txt", "PUBLISH_TIMEOUT=0.5"},
+     {NULL},
+     EV_OK,
+     {"listen=127.0.0.1:0", "max_body_bytes=10", "api_keys=keys.txt",
+      "publish_timeout=0.5"}},
+    {"gateway flags",
+     G,
+     {NULL},
+     {"-l", "[::1]:8081", "--max-connections", "8", "--transport", "pubsub",
+      "--project", "p-3", "--create", "--pubsub-topic", "t-gw"},
+     EV_OK,
+     {"listen=[::1]:8081", "max_conns=8", "transport=pubsub", "project=p-3",
+      "create=true", "pubsub_topic=t-gw"}},
+    {"gateway body size zero",
+     G,
+     {NULL},
+     {"--max-body-bytes", "0"},
+     EV_ERR_USAGE,
+     {"--max-body-bytes", "1 or more"}},
+    {"gateway has no group",
+     G,
+     {NULL},
+     {"--group", "g"},
+     EV_ERR_USAGE,
+     {"'--group'"}},
+    {"gateway has no sink",
+     G,
+     {NULL},
+     {"--sink", "stdout"},
+     EV_ERR_USAGE,
+     {"'--sink'"}},
+    {"gateway pubsub needs a project",
+     G,
+     {"TRANSPORT=pubsub"},
+     {NULL},
+     EV_ERR_USAGE,
+     {"GCP_PROJECT_ID"}},
+    {"consumer has no listen",
+     C,
+     {NULL},
+     {"--listen", "x:1"},
+     EV_ERR_USAGE,
+     {"'--listen'"}},
+    {"consumer ignores GATEWAY_LISTEN",
+     C,
+     {"GATEWAY_LISTEN="},
+     {NULL},
+     EV_OK,
+     {"action=run"}},
     {"pg table uppercase",
      C,
      {NULL},
@@ -1002,6 +1144,25 @@ static const char *action_name(enum ev_config_action action)
         return "?";
 }
 
+static const char *const sink_names[] = {"stdout", "postgres", "firestore",
+                                         NULL};
+static const char *const redact_names[] = {"phone", "email", NULL};
+
+/* The set bits of bits, by their names (bit i is names[i]), comma-separated;
+ * "none" when no bit is set. */
+static void names(char *buf, size_t size, unsigned bits,
+                  const char *const *names)
+{
+        size_t i, o = 0;
+
+        snprintf(buf, size, "none");
+        for (i = 0; names[i] && o < size; i++) {
+                if (bits & (1u << i))
+                        o += (size_t)snprintf(buf + o, size - o, "%s%s",
+                                              o ? "," : "", names[i]);
+        }
+}
+
 static const char *str_or_null(const char *s)
 {
         return s ? s : "(null)";
@@ -1093,14 +1254,28 @@ static bool render(const struct ev_config *cfg, const char *field, char *buf,
         else if (!strcmp(field, "pg_route_by"))
                 snprintf(buf, size, "%s", str_or_null(cfg->pg_route_by));
         else if (!strcmp(field, "sinks"))
-                snprintf(
-                    buf, size, "%s%s%s",
-                    cfg->sinks & EV_CONFIG_SINK_STDOUT ? "stdout" : "",
-                    cfg->sinks ==
-                            (EV_CONFIG_SINK_STDOUT | EV_CONFIG_SINK_POSTGRES)
-                        ? ","
-                        : "",
-                    cfg->sinks & EV_CONFIG_SINK_POSTGRES ? "postgres" : "");
+                names(buf, size, cfg->sinks, sink_names);
+        else if (!strcmp(field, "redact"))
+                names(buf, size, cfg->redact, redact_names);
+        else if (!strcmp(field, "firestore_emulator_host"))
+                snprintf(buf, size, "%s",
+                         str_or_null(cfg->firestore_emulator_host));
+        else if (!strcmp(field, "firestore_endpoint"))
+                snprintf(buf, size, "%s", cfg->firestore_endpoint);
+        else if (!strcmp(field, "firestore_database"))
+                snprintf(buf, size, "%s", cfg->firestore_database);
+        else if (!strcmp(field, "firestore_default_tenant"))
+                snprintf(buf, size, "%s", cfg->firestore_default_tenant);
+        else if (!strcmp(field, "listen"))
+                snprintf(buf, size, "%s", cfg->listen);
+        else if (!strcmp(field, "max_body_bytes"))
+                snprintf(buf, size, "%zu", cfg->max_body_bytes);
+        else if (!strcmp(field, "api_keys"))
+                snprintf(buf, size, "%s", str_or_null(cfg->api_keys));
+        else if (!strcmp(field, "publish_timeout"))
+                snprintf(buf, size, "%g", cfg->publish_timeout);
+        else if (!strcmp(field, "max_conns"))
+                snprintf(buf, size, "%lu", cfg->max_conns);
         else if (!strcmp(field, "sink_timeout"))
                 snprintf(buf, size, "%g", cfg->sink_timeout);
         else if (!strcmp(field, "props")) {

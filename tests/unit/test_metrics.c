@@ -98,6 +98,7 @@ static void test_metrics_consumer(void **state)
         assert_true(value_of(text, "event_ingest_event_age_seconds_bucket{le="
                                    "\"0.005\"}") == 1);
         assert_null(strstr(text, "event_ingest_messages_produced_total"));
+        assert_null(strstr(text, "event_ingest_gateway_"));
         free(text);
 }
 
@@ -142,6 +143,51 @@ static void test_metrics_producer(void **state)
                     1);
         assert_null(strstr(text, "event_ingest_messages_consumed_total"));
         assert_non_null(strstr(text, "program=\"event-producer\""));
+        assert_null(strstr(text, "event_ingest_gateway_"));
+        free(text);
+}
+
+static void test_metrics_gateway(void **state)
+{
+        char *text;
+
+        (void)state;
+        ev_metrics_init(EV_ROLE_GATEWAY, "1.2.3", "libs");
+        ev_metrics_request(202);
+        ev_metrics_request(202);
+        ev_metrics_request(413);
+        ev_metrics_request(431);
+        ev_metrics_request(99);
+        ev_metrics_request(600);
+        ev_metrics_observe(EV_H_GATEWAY_SECONDS, 0.0004);
+        ev_metrics_observe(EV_H_GATEWAY_SECONDS, 0.0015);
+        text = render();
+        assert_non_null(strstr(text, "program=\"event-gateway\""));
+        assert_true(value_of(text, "event_ingest_gateway_requests_total{"
+                                   "status=\"202\"}") == 2);
+        assert_true(value_of(text, "event_ingest_gateway_requests_total{"
+                                   "status=\"413\"}") == 1);
+        /* The gateway's statuses are there from the start; another only
+         * once seen; none outside 100 to 599. */
+        assert_true(value_of(text, "event_ingest_gateway_requests_total{"
+                                   "status=\"503\"}") == 0);
+        assert_true(value_of(text, "event_ingest_gateway_requests_total{"
+                                   "status=\"431\"}") == 1);
+        assert_true(value_of(text, "event_ingest_gateway_requests_total{"
+                                   "status=\"502\"}") == -1);
+        assert_null(strstr(text, "status=\"99\""));
+        assert_null(strstr(text, "status=\"600\""));
+        assert_true(value_of(text, "event_ingest_gateway_request_seconds_"
+                                   "bucket{le=\"0.0005\"}") == 1);
+        assert_true(value_of(text, "event_ingest_gateway_request_seconds_"
+                                   "bucket{le=\"0.002\"}") == 2);
+        assert_true(value_of(text, "event_ingest_gateway_request_seconds_"
+                                   "count") == 2);
+        assert_non_null(strstr(text, "event_ingest_messages_produced_total"));
+        assert_non_null(strstr(text, "event_ingest_publish_errors_total"));
+        assert_non_null(strstr(text, "(the gateway)"));
+        assert_null(strstr(text, "event_ingest_messages_consumed_total"));
+        assert_null(strstr(text, "event_ingest_batch_processing_seconds"));
         free(text);
 }
 
@@ -171,6 +217,7 @@ int main(void)
             cmocka_unit_test(test_metrics_consumer),
             cmocka_unit_test(test_metrics_lag),
             cmocka_unit_test(test_metrics_producer),
+            cmocka_unit_test(test_metrics_gateway),
             cmocka_unit_test(test_health),
         };
 

@@ -300,16 +300,24 @@ static enum ev_err run_batch(struct ev_pipeline *pl, struct fake_source *fake,
 }
 
 /* Lines (newlines) in s. */
-/* pl with one sink: stdout's, writing to out. */
-static void stdout_pipeline(struct ev_pipeline *pl, FILE *out,
-                            const struct ev_event_rules *r)
+/* pl with one sink: stdout's, writing to out, with redactor (NULL: no
+ * --redact). */
+static void redacting_pipeline(struct ev_pipeline *pl, FILE *out,
+                               const struct ev_event_rules *r,
+                               struct ev_redactor *redactor)
 {
         struct ev_sink **sinks = malloc(sizeof(*sinks));
 
         assert_non_null(sinks);
         sinks[0] = ev_sink_stdout_new(out);
         assert_non_null(sinks[0]);
-        ev_pipeline_init(pl, sinks, 1, false, r, 30, 0);
+        ev_pipeline_init(pl, sinks, 1, false, r, 30, 0, redactor);
+}
+
+static void stdout_pipeline(struct ev_pipeline *pl, FILE *out,
+                            const struct ev_event_rules *r)
+{
+        redacting_pipeline(pl, out, r, NULL);
 }
 
 /* Closes pl's sinks and frees pl. */
@@ -1229,7 +1237,7 @@ static void test_pipeline_sinks(void **state)
                 first.fail_in_write = second.fail_in_write = cases[i].in_write;
                 first.err = second.err = EV_ERR_PERMANENT;
                 ev_pipeline_init(&pl, sinks, 2, false, &rules, 30,
-                                 cases[i].timeout);
+                                 cases[i].timeout, NULL);
                 err = run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                                 sizeof(err_buf));
                 ok = err == cases[i].want &&
@@ -1267,6 +1275,170 @@ static void test_pipeline_sinks(void **state)
         assert_int_equal(failed, 0);
 }
 
+/* A sink that records what redaction left on the valid items. */
+struct redaction_sink {
+        struct ev_sink sink; /* first: the ops cast back from it */
+        size_t valid, redacted;
+        char message[128];  /* root's "message" of the first redacted item */
+        char original[128]; /* its original_message */
+};
+
+static enum ev_sink_result redaction_write(struct ev_sink *sink,
+                                           const struct ev_sink_batch *batch,
+                                           enum ev_err *err, char *errstr,
+                                           size_t errstr_size)
+{
+        struct redaction_sink *m = (struct redaction_sink *)sink;
+        size_t i;
+
+        (void)err;
+        (void)errstr;
+        (void)errstr_size;
+        for (i = 0; i < batch->cnt; i++) {
+                const struct ev_sink_item *item = &batch->items[i];
+
+                m->valid += item->kind == EV_SINK_VALID;
+                if (!item->redacted || m->redacted++)
+                        continue;
+                snprintf(
+                    m->message, sizeof(m->message), "%s",
+                    json_string_value(json_object_get(item->root, "message")));
+                snprintf(m->original, sizeof(m->original), "%s",
+                         json_string_value(item->original_message));
+        }
+        return EV_SINK_OK;
+}
+
+static enum ev_sink_result redaction_flush(struct ev_sink *sink,
+                                           enum ev_err *err, char *errstr,
+                                           size_t errstr_size)
+{
+        (void)sink;
+        (void)err;
+        (void)errstr;
+        (void)errstr_size;
+        return EV_SINK_OK;
+}
+
+static const struct ev_sink_ops redaction_ops = {
+    .name = "redaction",
+    .write = redaction_write,
+    .flush = redaction_flush,
+    .close = memory_close,
+};
+
+#define PII_MSG MSG("call 555-0199 or a@b.co")
+#define R       EV_REDACT_REPLACEMENT
+#define EXEMPT                                                                 \
+        "{\"timestamp\":\"" GOOD_TS "\",\"service_name\":\"api\","             \
+        "\"level\":\"INFO\",\"message\":\"hi\","                               \
+        "\"event_id\":\"555-0199\"}"
+#define PRETTY                                                                 \
+        "{\n\"timestamp\": \"" GOOD_TS "\",\n\"service_name\": "               \
+        "\"api\",\n\"level\": \"INFO\",\n\"message\": \"x@y.org\"\n}"
+#define SPACED                                                                 \
+        "{\"timestamp\" : \"" GOOD_TS "\", \"message\" : \"plain\", "          \
+        "\"service_name\" : \"api\", \"level\" : \"WARN\"}"
+
+/* With --redact: a redacted event reaches every sink redacted, with its
+ * original message, and stdout writes it re-serialised on one line; an
+ * event with nothing to redact (or only exempt members) keeps its bytes;
+ * a toxic message's report is redacted too. */
+static void test_pipeline_redaction(void **state)
+{
+        static const char want[] =
+            MSG("call " R " or " R) "\n" SPACED "\n" EXEMPT "\n"
+                                    "{\"timestamp\":\"" GOOD_TS
+                                    "\",\"service_name\":\"api\","
+                                    "\"level\":\"INFO\",\"message\":\"" R
+                                    "\"}\n";
+        struct redaction_sink rec = {.sink.ops = &redaction_ops};
+        struct ev_sink *sinks[2];
+        struct ev_redactor *redactor;
+        struct fake_source fake;
+        struct ev_pipeline pl;
+        char err_buf[CAPTURE_MAX], errstr[128] = ERRSTR_SET;
+        FILE *out = open_out(NULL, 65536);
+        enum ev_err err;
+        size_t len;
+        char *got;
+
+        (void)state;
+        redactor =
+            ev_redactor_new(EV_CONFIG_REDACT_PHONE | EV_CONFIG_REDACT_EMAIL,
+                            &err, errstr, sizeof(errstr));
+        assert_non_null(redactor);
+        sinks[0] = ev_sink_stdout_new(out);
+        assert_non_null(sinks[0]);
+        sinks[1] = &rec.sink;
+        ev_pipeline_init(&pl, sinks, 2, false, &rules, 30, 0, redactor);
+        assert_true(pl.keep_events);
+        fake_init(&fake, out);
+        fake.want = want;
+        fake.want_len = sizeof(want) - 1;
+        fake_add(&fake, BYTES(PII_MSG), 1);
+        fake_add(&fake, BYTES(SPACED), 2);
+        fake_add(&fake, BYTES("not json: john@example.com"), 3);
+        fake_add(&fake, NULL, 0, 4);
+        fake_add(&fake, BYTES(EXEMPT), 5);
+        fake_add(&fake, BYTES(PRETTY), 6);
+        assert_int_equal(run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
+                                   sizeof(err_buf)),
+                         EV_OK);
+        assert_string_equal(errstr, ERRSTR_SET);
+        assert_true(fake_check(&fake, FAKE_ACKED, "redaction"));
+        got = fd_contents(fileno(out), &len);
+        if (len != sizeof(want) - 1 || memcmp(got, want, len))
+                print_error("stdout: %s\n", got);
+        assert_int_equal(len, sizeof(want) - 1);
+        assert_memory_equal(got, want, len);
+        free(got);
+        assert_int_equal(pl.stats.valid, 4);
+        assert_int_equal(rec.valid, 4);
+        assert_int_equal(rec.redacted, 2);
+        assert_string_equal(rec.message, "call " R " or " R);
+        assert_string_equal(rec.original, "call 555-0199 or a@b.co");
+        /* The report shows the toxic payload redacted. */
+        assert_int_equal(count_lines(err_buf), 1);
+        assert_non_null(strstr(err_buf, "not json: " R));
+        assert_null(strstr(err_buf, "john@"));
+
+        sinks[0]->ops->close(sinks[0]);
+        ev_pipeline_free(&pl);
+        ev_redactor_free(redactor);
+        fake_free(&fake);
+        fclose(out);
+}
+
+/* A redacted event that stdout cannot take: EV_ERR_IO, all released. */
+static void test_pipeline_redaction_output_failure(void **state)
+{
+        char err_buf[CAPTURE_MAX], errstr[128] = "", want_err[128];
+        FILE *out = open_out("/dev/full", 0);
+        struct ev_redactor *redactor;
+        struct fake_source fake;
+        struct ev_pipeline pl;
+        enum ev_err err;
+
+        (void)state;
+        snprintf(want_err, sizeof(want_err), "stdout: %s", strerror(ENOSPC));
+        redactor = ev_redactor_new(EV_CONFIG_REDACT_PHONE, &err, errstr,
+                                   sizeof(errstr));
+        assert_non_null(redactor);
+        redacting_pipeline(&pl, out, &rules, redactor);
+        fake_init(&fake, NULL);
+        fake_add(&fake, BYTES(PII_MSG), 1);
+        assert_int_equal(run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
+                                   sizeof(err_buf)),
+                         EV_ERR_IO);
+        assert_non_null(strstr(errstr, want_err));
+        assert_true(fake_check(&fake, FAKE_RELEASED, "redacted, /dev/full"));
+        pipeline_done(&pl);
+        ev_redactor_free(redactor);
+        fake_free(&fake);
+        fclose(out);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1279,6 +1451,8 @@ int main(void)
             cmocka_unit_test(test_pipeline_summary),
             cmocka_unit_test(test_pipeline_init),
             cmocka_unit_test(test_pipeline_sinks),
+            cmocka_unit_test(test_pipeline_redaction),
+            cmocka_unit_test(test_pipeline_redaction_output_failure),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
