@@ -202,7 +202,7 @@ struct ev_sink *ev_sink_firestore_new(const struct ev_config *cfg,
                 snprintf(errstr, errstr_size,
                          "invalid tenant id '%s' for FIRESTORE_DEFAULT_TENANT/"
                          "--firestore-default-tenant: 1 to 64 of A-Z a-z 0-9 "
-                         "_ -",
+                         "_ -, not __*__",
                          tenant);
                 *err = EV_ERR_USAGE;
                 return NULL;
