@@ -20,15 +20,14 @@
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 
 FROM ${DEBIAN_IMAGE} AS build
-# scripts/setup.sh's build list (cmocka too: configuring the tree configures
-# the unit tests, though only the binaries are built): libmicrohttpd for the
-# metrics and health endpoint and event-gateway, libpq for the postgres sink
-# and event-verify, PCRE2 for --redact.
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      gcc libc6-dev make cmake pkg-config librdkafka-dev libjansson-dev \
-      libcmocka-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libpq-dev \
-      libpcre2-dev \
+# scripts/setup.sh installs the build list (cmocka too: configuring the tree
+# configures the unit tests, though only the binaries are built) and, as
+# Debian 12's librdkafka is older than 2.1, builds librdkafka 2.8.0 from
+# Debian 13's source package into EV_DEPS_DIR. It is copied in alone, so
+# this layer, the slow one, is rebuilt only when setup.sh changes.
+ENV EV_DEPS_DIR=/opt/event-ingest
+COPY scripts/setup.sh /src/scripts/setup.sh
+RUN /src/scripts/setup.sh \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # .dockerignore lets in only the sources CMake reads.
@@ -36,23 +35,26 @@ COPY . .
 # Warnings are CI's gate (scripts/build.sh -DEV_WERROR=ON), not a user's
 # `docker-compose up`: the same compiler and flags otherwise.
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEV_WERROR=OFF \
+      -DEV_DEPS_DIR="$EV_DEPS_DIR" \
  && cmake --build /build --target event-producer event-consumer event-verify \
       event-gateway -j"$(nproc)" \
  && install -D -s -m 0755 -t /out /build/bin/event-producer \
       /build/bin/event-consumer /build/bin/event-verify /build/bin/event-gateway
 
 FROM ${DEBIAN_IMAGE} AS runtime
-# The binaries' shared libraries, the CA bundle for TLS to Kafka and to
-# Google (and PostgreSQL, when its DSN asks for it), and curl for the health
-# check (docker-compose.yml); nothing else.
+# The binaries' shared libraries (librdkafka's own: SASL, zstd, LZ4), the CA
+# bundle for TLS to Kafka and to Google (and PostgreSQL, when its DSN asks
+# for it), and curl for the health check (docker-compose.yml); nothing else.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      librdkafka1 libjansson4 libcurl4 libssl3 libmicrohttpd12 libpq5 \
-      libpcre2-8-0 ca-certificates curl \
+      libjansson4 libcurl4 libssl3 libmicrohttpd12 libpq5 libpcre2-8-0 \
+      libsasl2-2 libzstd1 liblz4-1 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && useradd --system --uid 10001 --user-group --no-create-home \
       --home-dir /nonexistent --shell /usr/sbin/nologin event-ingest
 COPY --from=build /out/ /usr/local/bin/
+# The librdkafka built in the build stage, where the binaries' rpath looks.
+COPY --from=build /opt/event-ingest/librdkafka/lib/ /opt/event-ingest/librdkafka/lib/
 # All four load: a missing runtime library fails the build, not the
 # container.
 RUN event-producer --version && event-consumer --version \

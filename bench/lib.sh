@@ -76,3 +76,27 @@ bench_kafka() {
   [[ $brokers =~ ^[^[:space:]]+:[0-9]+$ ]] ||
     die "cannot tell the broker's address from: $bench_status"
 }
+
+# bench_venv: the virtualenv of bench/requirements.txt (BENCH_VENV, default
+# <repo>/.bench-venv), made or remade when the file changed (a marker holds
+# its hash, written last, so an interrupted install is redone); its python
+# in bench_python.
+bench_venv() {
+  local root venv requirements want marker
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  venv=${BENCH_VENV:-$root/.bench-venv}
+  requirements=$root/bench/requirements.txt
+  marker=$venv/.requirements.sha256
+  want=$(sha256sum "$requirements")
+  want=${want%% *}
+  if ! [[ -f $marker && $(<"$marker") == "$want" && -x $venv/bin/python ]]; then
+    log "installing bench/requirements.txt into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed (scripts/setup.sh --test installs python3-venv)"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+      -r "$requirements" || die "pip install -r bench/requirements.txt failed"
+    echo "$want" >"$marker"
+  fi
+  # shellcheck disable=SC2034 # read by the scripts that source this
+  bench_python=$venv/bin/python
+}

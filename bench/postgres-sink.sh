@@ -7,11 +7,12 @@
 #
 #   bench/postgres-sink.sh [-n EVENTS] [-r REPETITIONS] [-b BUILD_DIR]
 #
-#   -n EVENTS       events to generate and load (default 200000; env
-#                   BENCH_EVENTS)
+#   -n EVENTS       events to generate and load (default 200000, 100000
+#                   with BENCH_BUDGET=short; env BENCH_EVENTS)
 #   -r REPETITIONS  runs of each tool (default 3; env BENCH_REPS)
 #   -b BUILD_DIR    where bin/event-consumer and bin/event-producer are
-#                   (default <repo>/build; env BUILD_DIR), e.g. a
+#                   (default <repo>/build; env BUILD_DIR, or BENCH_BIN for
+#                   the bin directory itself), e.g. a
 #                   -DCMAKE_BUILD_TYPE=RelWithDebInfo build
 #
 # What it does:
@@ -38,11 +39,19 @@
 #     Before each run: CHECKPOINT, so that no run pays for the previous
 #     one's dirty pages. After it: the table must hold EVENTS rows (the
 #     consumer's Summary must say consumed=EVENTS valid=EVENTS), else the
-#     bench fails; then the table is dropped.
+#     bench fails; then the table is dropped. With BENCH_BUDGET=short
+#     (bench/run.sh) the stdout tool is left out: postgres and \copy only.
 #  5. Prints one table: rows/s (median, min, max), wall seconds, the
 #     client's CPU seconds and peak RSS (/usr/bin/time -v), the CPU seconds
 #     of the PostgreSQL backend and of the server's background processes,
 #     and the ratio postgres/\copy taken repetition by repetition.
+#     With BENCH_RESULTS set, it also appends one JSON line a run to that
+#     file (bench/report.py reads them): section "postgres", tool
+#     ("event-consumer --sink postgres", "psql \copy", "event-consumer
+#     --sink stdout"), rep, events, bytes (the events' payload bytes),
+#     wall_s, cpu_s and rss_kb (the client's), pg_backend_cpu_s and
+#     pg_bg_cpu_s (null when not on this machine's /proc); rows/s is
+#     events / wall_s.
 #
 # Timing: each run is timed as a whole process, from its start until it has
 # exited, so it includes starting up, connecting, and (consumer) joining the
@@ -64,6 +73,10 @@
 # machine's /proc.
 #
 # Environment:
+#   BENCH_RESULTS      append the records here (see 5.)
+#   BENCH_BUDGET=short bench/run.sh's time budget (2 minutes): 100,000
+#                      events unless -n or BENCH_EVENTS says otherwise, and
+#                      no stdout tool (about 40 s with services running)
 #   KAFKA_HOME_DIR     the broker's state directory (default
 #                      /tmp/event-ingest-bench/kafka); a broker already
 #                      running there is reused, otherwise a FRESH one is
@@ -96,18 +109,27 @@ readonly IDLE_EXIT_S=2
 log() { printf 'postgres-sink.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 usage() {
-  sed -n '8,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '8,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
-events=${BENCH_EVENTS:-200000}
+budget=${BENCH_BUDGET:-}
+[[ -z $budget || $budget == short ]] || die "BENCH_BUDGET must be short or unset, got '$budget'"
+if [[ $budget == short ]]; then
+  events=${BENCH_EVENTS:-100000}
+  tools=(postgres copy)
+else
+  events=${BENCH_EVENTS:-200000}
+  tools=(postgres copy stdout)
+fi
 reps=${BENCH_REPS:-3}
 build_dir=${BUILD_DIR:-$repo_root/build}
+bin_dir=${BENCH_BIN:-}
 while getopts 'n:r:b:h' opt; do
   case $opt in
     n) events=$OPTARG ;;
     r) reps=$OPTARG ;;
-    b) build_dir=$OPTARG ;;
+    b) build_dir=$OPTARG bin_dir= ;;
     *) usage ;;
   esac
 done
@@ -120,8 +142,9 @@ export POSTGRES_HOME_DIR=${POSTGRES_HOME_DIR:-/tmp/event-ingest-bench/postgres}
 export POSTGRES_PORT=${POSTGRES_PORT:-45432}
 read -ra extra_args <<<"${BENCH_CONSUMER_ARGS:-}"
 
-consumer=$build_dir/bin/event-consumer
-producer=$build_dir/bin/event-producer
+bin_dir=${bin_dir:-$build_dir/bin}
+consumer=$bin_dir/event-consumer
+producer=$bin_dir/event-producer
 [[ -x $consumer && -x $producer ]] ||
   die "no $consumer or $producer; build first: cmake -S $repo_root -B $build_dir -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build $build_dir -j"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time not found (sudo apt-get install -y time)"
@@ -181,7 +204,9 @@ awk -v n="$events" -v topic="$topic" -v received="$received" \
     printf "%s\t%s\t%s\t%s\tt\t%s\t0\t%d\n", id, ev, ts, received, topic, i > copy_file
   }
 }'
-event_bytes=$(($(stat -c %s "$events_file") / events - 1))
+# Payload bytes: the file less its newlines.
+payload_bytes=$(($(stat -c %s "$events_file") - events))
+event_bytes=$((payload_bytes / events))
 
 log "creating topic $topic (1 partition) and publishing the events"
 "$kafka_sh" topic "$topic" 1 >"$work/topic.log" 2>&1 ||
@@ -314,14 +339,27 @@ log "warm-up: reading the topic once (untimed)"
   "${extra_args[@]}" >/dev/null 2>"$work/warmup.log" ||
   { tail -n 20 "$work/warmup.log" >&2; die "warm-up consumer failed"; }
 
-tools=(postgres copy stdout)
+ntools=${#tools[@]}
 for ((rep = 1; rep <= reps; rep++)); do
-  for ((k = 0; k < 3; k++)); do
-    tool=${tools[(rep - 1 + k) % 3]}
+  for ((k = 0; k < ntools; k++)); do
+    tool=${tools[(rep - 1 + k) % ntools]}
     measure "$tool" "$rep" "bench_${tool}_${rep}_$$"
   done
 done
 load_after=$(cut -d ' ' -f 1-3 /proc/loadavg)
+
+# The records for bench/report.py: one a run, in the results format.
+if [[ -n ${BENCH_RESULTS:-} ]]; then
+  awk -F'\t' -v n="$events" -v bytes="$payload_bytes" '
+    function num(x) { return x == "-" ? "null" : x }
+    BEGIN {
+      name["postgres"] = "event-consumer --sink postgres"
+      name["copy"] = "psql \\\\copy"
+      name["stdout"] = "event-consumer --sink stdout"
+    }
+    { printf "{\"section\": \"postgres\", \"tool\": \"%s\", \"rep\": %d, \"events\": %d, \"bytes\": %d, \"wall_s\": %s, \"cpu_s\": %s, \"rss_kb\": %d, \"pg_backend_cpu_s\": %s, \"pg_bg_cpu_s\": %s}\n",
+        name[$1], $2, n, bytes, $4, $5, $6, num($7), num($8) }' "$results" >>"$BENCH_RESULTS"
+fi
 
 # ------------------------------------------------------------------ report
 
@@ -358,6 +396,7 @@ awk -F'\t' -v reps="$reps" '
     split("postgres copy stdout", order, " ")
     for (k = 1; k <= 3; k++) {
       tool = order[k]
+      if (stats(tool, 3, "med") == "-") continue
       be = stats(tool, 7, "med"); bg = stats(tool, 8, "med")
       if (tool == "stdout") be = bg = "-"
       printf "%-31s %8.0f %8.0f %8.0f %7.2f %7.2f %6.1f MB %8s %6s\n", name[tool],

@@ -97,6 +97,10 @@ static const struct setting settings[] = {
      FIELD(idle_exit), "0", "SECONDS",
      "exit 0 after SECONDS with no new message (counted only while "
      "holding partitions), 0 for never"},
+    {"validate-threads", 0, "VALIDATE_THREADS", K_COUNT, EV_ROLE_CONSUMER,
+     FIELD(validate_threads), "0", "N",
+     "threads that parse and validate each batch, the reading one included "
+     "(1 to 64; 0: one per CPU, at most 8)"},
     {"late-threshold", 0, "LATE_THRESHOLD", K_SECONDS, EV_ROLE_CONSUMER,
      FIELD(late_threshold), "30", "SECONDS",
      "count a valid event as late when its timestamp is older than this on "
@@ -629,6 +633,13 @@ enum ev_err ev_config_parse(struct ev_config *cfg, enum ev_role role, int argc,
         if (optind < argc) {
                 snprintf(errstr, errstr_size,
                          "unexpected argument '%s' (see --help)", argv[optind]);
+                return EV_ERR_USAGE;
+        }
+        if (cfg->validate_threads > EV_CONFIG_MAX_VALIDATE_THREADS) {
+                snprintf(errstr, errstr_size,
+                         "invalid value '%lu' for VALIDATE_THREADS/"
+                         "--validate-threads: expected 0 to %d",
+                         cfg->validate_threads, EV_CONFIG_MAX_VALIDATE_THREADS);
                 return EV_ERR_USAGE;
         }
         err = check_pubsub(cfg, errstr, errstr_size);

@@ -14,6 +14,9 @@
 #include "event.h"
 #include "log.h"
 
+/* The most threads --validate-threads may ask for. */
+#define EV_CONFIG_MAX_VALIDATE_THREADS 64
+
 enum ev_role {
         EV_ROLE_PRODUCER = 1 << 0,
         EV_ROLE_CONSUMER = 1 << 1,
@@ -101,12 +104,14 @@ struct ev_config {
         unsigned long max_messages; /* 0 = unlimited */
         double idle_exit;           /* seconds, 0 = never */
         double late_threshold;      /* seconds */
-        const char *dlq_topic;      /* NULL: no dead-letter topic */
-        double dlq_timeout;         /* seconds a dead letter is retried */
-        unsigned sinks;             /* enum ev_config_sink bits, not 0 */
-        bool sinks_flagged;         /* --sink seen: later ones add */
-        double sink_timeout;        /* seconds a sink's RETRY is retried */
-        const char *pg_dsn;         /* NULL: libpq's PG* variables alone */
+        /* 0: one per CPU; at most EV_CONFIG_MAX_VALIDATE_THREADS */
+        unsigned long validate_threads;
+        const char *dlq_topic; /* NULL: no dead-letter topic */
+        double dlq_timeout;    /* seconds a dead letter is retried */
+        unsigned sinks;        /* enum ev_config_sink bits, not 0 */
+        bool sinks_flagged;    /* --sink seen: later ones add */
+        double sink_timeout;   /* seconds a sink's RETRY is retried */
+        const char *pg_dsn;    /* NULL: libpq's PG* variables alone */
         const char *pg_table;
         const char *pg_route_by; /* NULL: every event to pg_table */
         unsigned redact;         /* enum ev_config_redact bits, 0: none */

@@ -32,10 +32,11 @@ enum ev_err ev_ops_start(const struct ev_config *cfg, const char *libraries,
 bool ev_ops_stats_due(double interval)
 {
         static double next;
-        double now = ev_signals_now();
+        double now;
 
         if (interval <= 0)
                 return false;
+        now = ev_signals_now();
         if (!next)
                 next = now + interval;
         if (now < next)

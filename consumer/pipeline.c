@@ -6,10 +6,12 @@
  */
 #include "pipeline.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "json_arena.h"
 #include "log.h"
 #include "metrics.h"
 #include "report.h"
@@ -22,11 +24,15 @@
 #define RETRY_MAX_S   8.0
 /* How often a pause looks at the stop request. */
 #define PAUSE_SLICE_S 0.1
+/* Messages a validation thread takes at a time: small enough to share a
+ * 512-message batch out evenly, large enough that taking one is rare. */
+#define VALIDATE_CHUNK 32
 
 void ev_pipeline_init(struct ev_pipeline *pl, struct ev_sink **sinks,
                       size_t cnt, bool dead_letters,
                       const struct ev_event_rules *rules, double late_s,
-                      double sink_timeout, struct ev_redactor *redactor)
+                      double sink_timeout, struct ev_redactor *redactor,
+                      struct ev_parallel *pool)
 {
         size_t i;
 
@@ -43,74 +49,104 @@ void ev_pipeline_init(struct ev_pipeline *pl, struct ev_sink **sinks,
         pl->rules = *rules;
         pl->late_ms = late_s * 1000;
         pl->sink_timeout = sink_timeout;
+        pl->pool = pool;
 }
 
 void ev_pipeline_free(struct ev_pipeline *pl)
 {
         free(pl->items);
+        free(pl->times);
         pl->items = NULL;
+        pl->times = NULL;
         pl->items_cap = 0;
 }
 
-/* How old the valid event root is at arrival_ms, by its time: into the age
- * histogram, and counted in batch when late. An event without one
- * (--no-schema) has no age. */
-static void measure_age(const struct ev_pipeline *pl, json_t *root,
-                        int64_t arrival_ms, struct ev_pipeline_stats *batch)
-{
-        int64_t ts_ms;
+/* What validate_range shares: the pipeline and the batch's messages. */
+struct validate_job {
+        const struct ev_pipeline *pl;
+        const struct ev_msg *msgs;
+};
 
-        if (!ev_event_time_ms(root, &ts_ms))
-                return;
-        ev_metrics_observe(EV_H_EVENT_AGE, (double)(arrival_ms - ts_ms) / 1e3);
-        if ((double)(arrival_ms - ts_ms) > pl->late_ms)
-                batch->late++;
+/* Parses and validates msgs[begin, end) into their items, on any of the
+ * pool's threads, in that thread's jansson arena: it touches nothing but
+ * those items and times, and keeps a valid event's root only when a sink
+ * or the redactor needs it. */
+static void validate_range(void *ctx, size_t begin, size_t end, unsigned thread)
+{
+        const struct validate_job *job = ctx;
+        const struct ev_pipeline *pl = job->pl;
+        struct ev_sink_item *item;
+        const struct ev_msg *msg;
+        json_t *root;
+        size_t i;
+
+        ev_json_arena_enter(thread);
+        for (i = begin; i < end; i++) {
+                item = &pl->items[i];
+                msg = &job->msgs[i];
+                memset(item, 0, sizeof(*item));
+                item->msg = msg;
+                pl->times[i] = INT64_MIN;
+                if (!msg->payload) {
+                        /* A compaction tombstone deletes its key. */
+                        item->kind = EV_SINK_TOMBSTONE;
+                        continue;
+                }
+                if (!ev_event_validate(msg->payload, msg->len, &pl->rules,
+                                       &root, &item->verdict)) {
+                        item->kind = EV_SINK_TOXIC;
+                        continue;
+                }
+                item->kind = EV_SINK_VALID;
+                if (!ev_event_time_ms(root, &pl->times[i]))
+                        pl->times[i] = INT64_MIN;
+                if (pl->keep_events)
+                        item->root = root;
+                else
+                        json_decref(root);
+        }
+        ev_json_arena_leave();
 }
 
-/* Validates msg into item, redacting it when valid and reporting it when
- * toxic, counting it in batch. Fails only when out of memory. */
-static enum ev_err classify(struct ev_pipeline *pl, const struct ev_source *src,
-                            const struct ev_msg *msg, int64_t arrival_ms,
-                            struct ev_sink_item *item,
-                            struct ev_pipeline_stats *batch, char *errstr,
-                            size_t errstr_size)
+/* Counts the validated item (its event time ts_ms, INT64_MIN for none) in
+ * batch, with its age at arrival_ms, redacting it when valid and
+ * reporting it when toxic. Fails only when out of memory. */
+static enum ev_err account(struct ev_pipeline *pl, const struct ev_source *src,
+                           struct ev_sink_item *item, int64_t ts_ms,
+                           int64_t arrival_ms, struct ev_pipeline_stats *batch,
+                           char *errstr, size_t errstr_size)
 {
         char where[256];
-        json_t *root;
 
-        memset(item, 0, sizeof(*item));
-        item->msg = msg;
         batch->consumed++;
-        if (!msg->payload) {
-                /* A compaction tombstone deletes its key. */
-                item->kind = EV_SINK_TOMBSTONE;
+        switch (item->kind) {
+        case EV_SINK_TOMBSTONE:
                 batch->tombstones++;
                 return EV_OK;
-        }
-        if (ev_event_validate(msg->payload, msg->len, &pl->rules, &root,
-                              &item->verdict)) {
-                item->kind = EV_SINK_VALID;
+        case EV_SINK_VALID:
                 batch->valid++;
-                measure_age(pl, root, arrival_ms, batch);
-                if (!pl->keep_events) {
-                        json_decref(root);
-                        return EV_OK;
+                /* An event without a time (--no-schema) has no age. */
+                if (ts_ms != INT64_MIN) {
+                        ev_metrics_observe(EV_H_EVENT_AGE,
+                                           (double)(arrival_ms - ts_ms) / 1e3);
+                        if ((double)(arrival_ms - ts_ms) > pl->late_ms)
+                                batch->late++;
                 }
-                item->root = root;
                 if (!pl->redactor)
                         return EV_OK;
-                return ev_redact_event(pl->redactor, root, &item->redacted,
-                                       &item->original_message, errstr,
-                                       errstr_size);
+                return ev_redact_event(pl->redactor, item->root,
+                                       &item->redacted, &item->original_message,
+                                       errstr, errstr_size);
+        case EV_SINK_TOXIC:
+                break;
         }
-        item->kind = EV_SINK_TOXIC;
         batch->toxic++;
         batch->by_reason[item->verdict.reason]++;
         if (pl->dead_letters)
                 batch->dead_lettered++;
-        src->ops->describe(src, msg, where, sizeof(where));
-        ev_report_toxic(msg->payload, msg->len, &item->verdict, where,
-                        pl->redactor);
+        src->ops->describe(src, item->msg, where, sizeof(where));
+        ev_report_toxic(item->msg->payload, item->msg->len, &item->verdict,
+                        where, pl->redactor);
         return EV_OK;
 }
 
@@ -201,10 +237,11 @@ static void publish_metrics(const struct ev_pipeline_stats *batch, size_t cnt)
                 ev_metrics_toxic((enum ev_reason)r, batch->by_reason[r]);
 }
 
-/* Room for cnt items. */
+/* Room for cnt items and their times. */
 static bool reserve_items(struct ev_pipeline *pl, size_t cnt)
 {
         struct ev_sink_item *items;
+        int64_t *times;
 
         if (cnt <= pl->items_cap)
                 return true;
@@ -212,6 +249,10 @@ static bool reserve_items(struct ev_pipeline *pl, size_t cnt)
         if (!items)
                 return false;
         pl->items = items;
+        times = realloc(pl->times, cnt * sizeof(*times));
+        if (!times)
+                return false;
+        pl->times = times;
         pl->items_cap = cnt;
         return true;
 }
@@ -221,10 +262,11 @@ enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
                             size_t errstr_size)
 {
         struct ev_sink_batch sb = {src, NULL, cnt, ev_timefmt_now_ms()};
+        struct validate_job job = {pl, msgs};
         double started = ev_signals_now();
         struct ev_pipeline_stats batch;
         enum ev_err err = EV_OK;
-        size_t i, classified;
+        size_t i;
 
         if (!reserve_items(pl, cnt)) {
                 snprintf(errstr, errstr_size, "out of memory for a batch");
@@ -232,17 +274,23 @@ enum ev_err ev_pipeline_run(struct ev_pipeline *pl, struct ev_source *src,
                 goto out;
         }
         memset(&batch, 0, sizeof(batch));
+        if (pl->pool)
+                ev_parallel_for(pl->pool, cnt, VALIDATE_CHUNK, validate_range,
+                                &job);
+        else
+                validate_range(&job, 0, cnt, 0);
         for (i = 0; i < cnt && !err; i++)
-                err = classify(pl, src, &msgs[i], sb.received_ms, &pl->items[i],
-                               &batch, errstr, errstr_size);
-        classified = i;
+                err = account(pl, src, &pl->items[i], pl->times[i],
+                              sb.received_ms, &batch, errstr, errstr_size);
         sb.items = pl->items;
         for (i = 0; i < pl->sink_cnt && !err; i++)
                 err = deliver(pl, pl->sinks[i], &sb, errstr, errstr_size);
-        for (i = 0; i < classified; i++) {
+        for (i = 0; i < cnt; i++) {
                 json_decref(pl->items[i].root);
                 json_decref(pl->items[i].original_message);
         }
+        /* Nothing parsed from this batch is left. */
+        ev_json_arena_reset();
 out:
         if (err) {
                 src->ops->release(src, msgs, cnt);

@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "event.h"
+#include "parallel.h"
 #include "redact.h"
 #include "sink.h"
 #include "transport.h"
@@ -37,9 +38,11 @@ struct ev_pipeline {
         double late_ms;              /* the late threshold (any size) */
         double sink_timeout;         /* seconds a sink's RETRY is retried */
         struct ev_sink_item *items;  /* the batch in hand; owned */
+        int64_t *times; /* items' event times (INT64_MIN: none); owned */
         size_t items_cap;
         struct ev_pipeline_stats stats;
         struct ev_redactor *redactor; /* borrowed; NULL: no --redact */
+        struct ev_parallel *pool;     /* borrowed; NULL: one thread */
 };
 
 /* Sets up pl to write each batch to sinks[0..cnt) (borrowed, and kept for
@@ -50,11 +53,15 @@ struct ev_pipeline {
  * (borrowed, kept for pl's life, used from pl's thread only; NULL: off),
  * each valid event is redacted after validation, before any sink sees it
  * (ev_redact_event; item->redacted and item->original_message tell the
- * sinks), and so is the report of each toxic message. */
+ * sinks), and so is the report of each toxic message. With pool (borrowed,
+ * kept for pl's life; NULL: none) the messages of a batch are parsed and
+ * validated on its threads; all else, redaction, reports, counts and the
+ * sinks, stays on pl's thread, in the batch's order. */
 void ev_pipeline_init(struct ev_pipeline *pl, struct ev_sink **sinks,
                       size_t cnt, bool dead_letters,
                       const struct ev_event_rules *rules, double late_s,
-                      double sink_timeout, struct ev_redactor *redactor);
+                      double sink_timeout, struct ev_redactor *redactor,
+                      struct ev_parallel *pool);
 
 /* Frees what pl owns (not the sinks). */
 void ev_pipeline_free(struct ev_pipeline *pl);

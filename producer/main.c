@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "config.h"
 #include "generator.h"
@@ -29,6 +30,24 @@ struct feed {
         struct ev_input *in; /* NULL: use gen */
 };
 
+/* "Published message WHERE", a line on stdout: once per message, so one
+ * locked write and no format to parse. */
+static void print_published(const char *where)
+{
+        static const char head[] = "Published message ";
+        char line[sizeof(head) + 128];
+        size_t len = strlen(where);
+
+        if (len > sizeof(line) - sizeof(head)) {
+                printf("%s%s\n", head, where);
+                return;
+        }
+        memcpy(line, head, sizeof(head) - 1);
+        memcpy(line + sizeof(head) - 1, where, len);
+        line[sizeof(head) - 1 + len] = '\n';
+        fwrite(line, 1, sizeof(head) + len, stdout);
+}
+
 static void on_delivery(void *opaque, const struct ev_delivery *dr)
 {
         struct tally *t = opaque;
@@ -36,7 +55,7 @@ static void on_delivery(void *opaque, const struct ev_delivery *dr)
         if (dr->ok) {
                 t->delivered++;
                 ev_metrics_add(EV_C_PRODUCED, 1);
-                printf("Published message %s\n", dr->where);
+                print_published(dr->where);
         } else {
                 t->failed++;
                 ev_metrics_add(EV_C_DELIVERY_FAILED, 1);

@@ -14,7 +14,8 @@
 
 /*
  * A new librdkafka configuration: librdkafka's logs and errors in ours, its
- * statistics into /metrics, the NULL-terminated key/value pairs defaults,
+ * statistics into /metrics, no client metrics pushed to the broker, the
+ * NULL-terminated key/value pairs defaults,
  * then cfg's -X properties, except those named in protected_keys (NULL:
  * none), refused. NULL with errstr set on failure (the value of a property
  * that looks secret is never repeated). The caller owns the result.

@@ -15,10 +15,13 @@
  * A subscriber on cfg->subscription of cfg->project. Checks that the
  * subscription exists (creating the topic and the subscription first with
  * cfg->create): a missing one is EV_ERR_FATAL with the API's message.
- * Keeps cfg->pulls pulls of cfg->pull_max messages in flight; ack
- * acknowledges, release hands messages back with a zero ack deadline, and
- * a lease thread extends the deadline of messages held longer than half of
- * it. A bad credentials file is EV_ERR_CONFIG.
+ * An I/O thread keeps cfg->pulls pulls of cfg->pull_max messages in flight
+ * while fewer than cfg->pulls x cfg->pull_max pulled messages wait to be
+ * polled, and sends the acknowledgements beside them: ack hands the ack
+ * ids over and returns, and close waits until they are sent. release
+ * hands messages back with a zero ack deadline, at once, and a lease
+ * thread extends the deadline of messages held longer than half of it. A
+ * bad credentials file is EV_ERR_CONFIG.
  *
  * Returns NULL with *err and errstr set on failure. cfg is borrowed and
  * must outlive the source.

@@ -63,6 +63,7 @@ static const char *const env_names[] = {
     "STATS_INTERVAL",
     "METRICS_ADDR",
     "LATE_THRESHOLD",
+    "VALIDATE_THREADS",
     "LOG_LEVEL",
     "TRANSPORT",
     "GCP_PROJECT_ID",
@@ -107,7 +108,8 @@ static const struct config_case config_cases[] = {
      {"action=run", "brokers=localhost:9092", "topic=log-events",
       "group=log-events-consumer", "max_payload_bytes=1048576", "schema=true",
       "max_messages=0", "idle_exit=0", "log_level=info",
-      "props=", "instance_id=(null)", "dlq_topic=(null)", "dlq_timeout=60"}},
+      "props=", "instance_id=(null)", "dlq_topic=(null)", "dlq_timeout=60",
+      "validate_threads=0"}},
 
     /* The environment. */
     {"env brokers",
@@ -961,6 +963,30 @@ static const struct config_case config_cases[] = {
      {NULL},
      EV_OK,
      {"transport=kafka", "project=(null)"}},
+    {"validate threads from the environment",
+     C,
+     {"VALIDATE_THREADS=3"},
+     {NULL},
+     EV_OK,
+     {"validate_threads=3"}},
+    {"validate threads, the most",
+     C,
+     {NULL},
+     {"--validate-threads", "64"},
+     EV_OK,
+     {"validate_threads=64"}},
+    {"validate threads over 64",
+     C,
+     {NULL},
+     {"--validate-threads", "65"},
+     EV_ERR_USAGE,
+     {"--validate-threads", "'65'", "0 to 64"}},
+    {"producer has no --validate-threads",
+     P,
+     {NULL},
+     {"--validate-threads", "2"},
+     EV_ERR_USAGE,
+     {"unknown option", "--validate-threads"}},
     {"ack deadline under 10",
      C,
      {"TRANSPORT=pubsub", "GCP_PROJECT_ID=my-project"},
@@ -1211,6 +1237,8 @@ static bool render(const struct ev_config *cfg, const char *field, char *buf,
                 snprintf(buf, size, "%g", cfg->stats_interval);
         else if (!strcmp(field, "late_threshold"))
                 snprintf(buf, size, "%g", cfg->late_threshold);
+        else if (!strcmp(field, "validate_threads"))
+                snprintf(buf, size, "%lu", cfg->validate_threads);
         else if (!strcmp(field, "metrics_addr"))
                 snprintf(buf, size, "%s", str_or_null(cfg->metrics_addr));
         else if (!strcmp(field, "dlq_topic"))

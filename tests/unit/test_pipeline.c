@@ -23,6 +23,7 @@
 
 #include "capture.h"
 #include "escape.h"
+#include "json_arena.h"
 #include "pipeline.h"
 #include "sink.h"
 
@@ -304,20 +305,21 @@ static enum ev_err run_batch(struct ev_pipeline *pl, struct fake_source *fake,
  * --redact). */
 static void redacting_pipeline(struct ev_pipeline *pl, FILE *out,
                                const struct ev_event_rules *r,
-                               struct ev_redactor *redactor)
+                               struct ev_redactor *redactor,
+                               struct ev_parallel *pool)
 {
         struct ev_sink **sinks = malloc(sizeof(*sinks));
 
         assert_non_null(sinks);
         sinks[0] = ev_sink_stdout_new(out);
         assert_non_null(sinks[0]);
-        ev_pipeline_init(pl, sinks, 1, false, r, 30, 0, redactor);
+        ev_pipeline_init(pl, sinks, 1, false, r, 30, 0, redactor, pool);
 }
 
 static void stdout_pipeline(struct ev_pipeline *pl, FILE *out,
                             const struct ev_event_rules *r)
 {
-        redacting_pipeline(pl, out, r, NULL);
+        redacting_pipeline(pl, out, r, NULL, NULL);
 }
 
 /* Closes pl's sinks and frees pl. */
@@ -383,37 +385,44 @@ static const struct batch_msg mixed[] = {
     {BYTES(MSG("last")), VALID},
 };
 
-static void test_pipeline_mixed_batch(void **state)
+/* Runs `copies` copies of mixed, in one batch, twice through a stdout
+ * pipeline validating on pool (NULL: none): the output, the reports and
+ * the counts must be those of the messages in order. */
+static void mixed_batches(struct ev_parallel *pool, size_t copies)
 {
         const size_t cnt = sizeof(mixed) / sizeof(mixed[0]);
         unsigned long by_reason[EV_REASON__CNT] = {0};
         unsigned long valid = 0, toxic = 0, tombstones = 0;
-        char *want = malloc(2 * 4096);
-        size_t want_len = 0, once_len, i, round;
+        char *want = malloc(2 * 4096 * copies);
+        size_t want_len = 0, once_len, i, c, round;
         struct ev_pipeline pl;
         char err_buf[CAPTURE_MAX];
         FILE *out = open_out(NULL, 65536);
 
-        (void)state;
         assert_non_null(want);
-        for (i = 0; i < cnt; i++) {
-                if (!mixed[i].payload) {
-                        tombstones++;
-                } else if (mixed[i].reason == VALID) {
-                        valid++;
-                        assert_true(want_len + mixed[i].len < 4096);
-                        memcpy(want + want_len, mixed[i].payload, mixed[i].len);
-                        want_len += mixed[i].len;
-                        want[want_len++] = '\n';
-                } else {
-                        toxic++;
-                        by_reason[mixed[i].reason]++;
+        assert_true(copies * cnt < FAKE_MAX);
+        for (c = 0; c < copies; c++) {
+                for (i = 0; i < cnt; i++) {
+                        if (!mixed[i].payload) {
+                                tombstones++;
+                        } else if (mixed[i].reason == VALID) {
+                                valid++;
+                                assert_true(want_len + mixed[i].len <
+                                            4096 * copies);
+                                memcpy(want + want_len, mixed[i].payload,
+                                       mixed[i].len);
+                                want_len += mixed[i].len;
+                                want[want_len++] = '\n';
+                        } else {
+                                toxic++;
+                                by_reason[mixed[i].reason]++;
+                        }
                 }
         }
         once_len = want_len;
         memcpy(want + once_len, want, once_len);
 
-        stdout_pipeline(&pl, out, &rules);
+        redacting_pipeline(&pl, out, &rules, NULL, pool);
         /* Two batches: the stats add up, the output appends. */
         for (round = 1; round <= 2; round++) {
                 struct fake_source fake;
@@ -425,9 +434,10 @@ static void test_pipeline_mixed_batch(void **state)
                 fake_init(&fake, out);
                 fake.want = want;
                 fake.want_len = once_len * round;
-                for (i = 0; i < cnt; i++)
-                        fake_add(&fake, mixed[i].payload, mixed[i].len,
-                                 1000 * round + i);
+                for (c = 0; c < copies; c++)
+                        for (i = 0; i < cnt; i++)
+                                fake_add(&fake, mixed[i].payload, mixed[i].len,
+                                         1000 * round + c * cnt + i);
                 assert_int_equal(run_batch(&pl, &fake, errstr, sizeof(errstr),
                                            err_buf, sizeof(err_buf)),
                                  EV_OK);
@@ -435,7 +445,7 @@ static void test_pipeline_mixed_batch(void **state)
                 assert_true(fake_check(&fake, FAKE_ACKED, "mixed batch"));
                 fake_free(&fake);
 
-                assert_int_equal(pl.stats.consumed, round * cnt);
+                assert_int_equal(pl.stats.consumed, round * cnt * copies);
                 assert_int_equal(pl.stats.valid, round * valid);
                 assert_int_equal(pl.stats.toxic, round * toxic);
                 assert_int_equal(pl.stats.tombstones, round * tombstones);
@@ -459,22 +469,53 @@ static void test_pipeline_mixed_batch(void **state)
 
                 /* One report per toxic message, in batch order. */
                 assert_int_equal(count_lines(err_buf), toxic);
-                for (i = 0; i < cnt; i++) {
-                        char where[64];
+                for (c = 0; c < copies; c++) {
+                        for (i = 0; i < cnt; i++) {
+                                char where[64];
 
-                        if (!mixed[i].payload || mixed[i].reason == VALID)
-                                continue;
-                        snprintf(where, sizeof(where), " offset=%zu)\n",
-                                 1000 * round + i);
-                        line = strstr(line, where);
-                        if (!line)
-                                print_error("no report for message %zu\n", i);
-                        assert_non_null(line);
+                                if (!mixed[i].payload ||
+                                    mixed[i].reason == VALID)
+                                        continue;
+                                snprintf(where, sizeof(where), " offset=%zu)\n",
+                                         1000 * round + c * cnt + i);
+                                line = strstr(line, where);
+                                if (!line)
+                                        print_error("no report for message "
+                                                    "%zu\n",
+                                                    c * cnt + i);
+                                assert_non_null(line);
+                        }
                 }
         }
         pipeline_done(&pl);
         fclose(out);
         free(want);
+}
+
+static void test_pipeline_mixed_batch(void **state)
+{
+        (void)state;
+        mixed_batches(NULL, 1);
+}
+
+/* Validation spread over threads, each parsing into its jansson arena,
+ * changes nothing the sinks, the reports or the counts see: a batch of
+ * several chunks, on three threads, with arenas small enough that some
+ * events spill to malloc. (The arenas stay installed for the tests after
+ * this one, which allocate outside them.) */
+static void test_pipeline_parallel(void **state)
+{
+        struct ev_parallel *pool;
+        char errstr[128];
+
+        (void)state;
+        assert_int_equal(ev_json_arena_init(3, 2048, errstr, sizeof(errstr)),
+                         EV_OK);
+        assert_int_equal(ev_parallel_new(&pool, 3, errstr, sizeof(errstr)),
+                         EV_OK);
+        assert_int_equal(ev_parallel_threads(pool), 3);
+        mixed_batches(pool, 4);
+        ev_parallel_free(pool);
 }
 
 /* Valid payloads: stdout must show each as one line, its bytes as received
@@ -1237,7 +1278,7 @@ static void test_pipeline_sinks(void **state)
                 first.fail_in_write = second.fail_in_write = cases[i].in_write;
                 first.err = second.err = EV_ERR_PERMANENT;
                 ev_pipeline_init(&pl, sinks, 2, false, &rules, 30,
-                                 cases[i].timeout, NULL);
+                                 cases[i].timeout, NULL, NULL);
                 err = run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
                                 sizeof(err_buf));
                 ok = err == cases[i].want &&
@@ -1371,7 +1412,7 @@ static void test_pipeline_redaction(void **state)
         sinks[0] = ev_sink_stdout_new(out);
         assert_non_null(sinks[0]);
         sinks[1] = &rec.sink;
-        ev_pipeline_init(&pl, sinks, 2, false, &rules, 30, 0, redactor);
+        ev_pipeline_init(&pl, sinks, 2, false, &rules, 30, 0, redactor, NULL);
         assert_true(pl.keep_events);
         fake_init(&fake, out);
         fake.want = want;
@@ -1425,7 +1466,7 @@ static void test_pipeline_redaction_output_failure(void **state)
         redactor = ev_redactor_new(EV_CONFIG_REDACT_PHONE, &err, errstr,
                                    sizeof(errstr));
         assert_non_null(redactor);
-        redacting_pipeline(&pl, out, &rules, redactor);
+        redacting_pipeline(&pl, out, &rules, redactor, NULL);
         fake_init(&fake, NULL);
         fake_add(&fake, BYTES(PII_MSG), 1);
         assert_int_equal(run_batch(&pl, &fake, errstr, sizeof(errstr), err_buf,
@@ -1443,6 +1484,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_pipeline_mixed_batch),
+            cmocka_unit_test(test_pipeline_parallel),
             cmocka_unit_test(test_pipeline_line_breaks),
             cmocka_unit_test(test_pipeline_ack_after_flush),
             cmocka_unit_test(test_pipeline_output_failure),
